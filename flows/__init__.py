@@ -1,0 +1,1 @@
+"""Prefect flows, tasks and the CLI: thin wrappers over ``pipeline/``."""

@@ -1,0 +1,50 @@
+"""``sohoa verify``: is the signature intact and valid, is the PDF/A-2b shape there?"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from typing import Any
+
+from flows.settings import Settings
+from flows.signing import trust_roots
+from pipeline.errors import InputError
+from pipeline.pdf.inspect import check_pdfa
+from pipeline.sign.verify import verify_signatures
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from flows.cli import print_json
+
+    if not args.bundle.is_file():
+        raise InputError(f"no such file: {args.bundle}")
+    data = args.bundle.read_bytes()
+    settings = Settings.from_env()
+    sig = verify_signatures(data, trust_roots=trust_roots(settings, args.trust_root))
+    pdfa = check_pdfa(data)
+    ok = sig.ok and pdfa.ok
+    if args.json:
+        print_json({"ok": ok, "signature": _jsonable(asdict(sig)), "pdfa": _jsonable(asdict(pdfa))})
+        return 0 if ok else 1
+    mark = {True: "ok  ", False: "FAIL"}
+    print(f"{mark[sig.ok]} signature: signer={sig.signer or '-'} time="
+          f"{sig.signing_time.isoformat() if sig.signing_time else '-'}")
+    for name in ("signed", "intact", "valid", "trusted"):
+        print(f"     {name:<10} {getattr(sig, name)}")
+    for problem in sig.problems:
+        print(f"     problem: {problem}")
+    print(f"{mark[pdfa.ok]} PDF/A-2b")
+    for check in pdfa.checks:
+        print(f"     {mark[check.ok]} {check.name}: {check.detail}")
+    print("VALID" if ok else "INVALID")
+    return 0 if ok else 1
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,45 @@
+"""The signer (built once per flow) and the trust roots, from settings."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from flows.settings import Settings
+from pipeline.ocr import tesseract
+from pipeline.sign.pki import ensure_dev_pki, load_trust_roots
+from pipeline.sign.signer import load_signer
+
+
+def build_signer(settings: Settings) -> Any:
+    """Production: the PKCS#12 file and passphrase from the environment.
+
+    Otherwise a development CA and signing certificate in the state folder,
+    created on first use.
+    """
+    if settings.signing_p12 is not None:
+        passphrase = (
+            settings.signing_passphrase.get_secret_value().encode()
+            if settings.signing_passphrase else b""
+        )
+        return load_signer(settings.signing_p12, passphrase)
+    pki = ensure_dev_pki(settings.state_dir, organisation=settings.organisation)
+    return load_signer(pki.signer_p12, pki.passphrase())
+
+
+def trust_roots(settings: Settings, extra: list[Path] | None = None) -> list[Any]:
+    """Explicit roots if given; else the configured ones; else the dev CA."""
+    paths = list(extra or []) or list(settings.trust_roots)
+    if not paths:
+        pki = ensure_dev_pki(settings.state_dir, organisation=settings.organisation)
+        paths = [pki.ca_cert]
+    return load_trust_roots(paths)
+
+
+def engine_versions() -> dict[str, str]:
+    return {
+        "sohoa": version("sohoa"),
+        "tesseract": tesseract.version(),
+        "prefect": version("prefect"),
+    }

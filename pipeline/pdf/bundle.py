@@ -1,0 +1,218 @@
+"""Assemble the PDF/A-2b bundle: one JPEG page image per page at 100 % scale,
+the invisible OCR text over it, Vietnamese bookmarks, XMP + Info metadata and
+an sRGB output intent. Output is deterministic for the same inputs and
+``created``; it is written without linearization so that a signature can be
+appended later as an incremental update."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, String
+from PIL import ImageCms
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.errors import PdfError
+from pipeline.pdf.font import add_glyphless_font
+from pipeline.pdf.images import EncodedImage
+from pipeline.pdf.textlayer import FONT_RESOURCE, text_layer_ops
+from pipeline.pdf.xmp import build_xmp, keywords_text
+from pipeline.types import Word
+
+PRODUCER = "sohoa (pikepdf)"
+OUTPUT_CONDITION = "sRGB IEC61966-2.1"
+
+
+@dataclass(frozen=True)
+class BundlePage:
+    """One bundle page. Word boxes are in pixels of an ``ocr_width`` x ``ocr_height``
+    image with the same geometry as ``image`` (possibly another resolution)."""
+
+    image: EncodedImage
+    words: tuple[Word, ...]
+    ocr_width: int
+    ocr_height: int
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    title: str
+    page_index: int  # 0-based
+
+
+class ArchiveMetadata(BaseModel):
+    """Archive metadata of a digitized dossier (Circular 05/2025/TT-BNV)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dossier_code: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    retention_period: str = Field(min_length=1)
+    access_level: str = Field(min_length=1)
+    language: str = "vi"
+    start_date: date | None = None
+    end_date: date | None = None
+    keywords: tuple[str, ...] = ()
+    document_count: int = Field(ge=0)
+    sheet_count: int = Field(ge=0)
+    page_count: int = Field(ge=1)
+    physical_condition: str = ""
+    paper_original_code: str = ""
+    procedure_id: str = ""
+    procedure_code: str = ""
+    branch: str = ""
+    agency: str = ""  # digitizing agency (dc:creator / Author); defaults to branch
+    creator_tool: str = "sohoa"
+
+
+@lru_cache(maxsize=1)
+def srgb_icc_profile() -> bytes:
+    """LittleCMS's built-in sRGB profile (v4 tags) with a fixed creation date (determinism)."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data[8:12] = b"\x04\x20\x00\x00"  # ICC 4.2, the version PDF 1.7 (ISO 32000-1) cites
+    data[24:36] = bytes.fromhex("07e8 0001 0001 0000 0000 0000")  # 2024-01-01 00:00:00
+    data[84:100] = bytes(16)  # profile ID: zero = not computed
+    return bytes(data)
+
+
+def pdf_date(value: datetime) -> str:
+    """PDF date string, e.g. D:20261120091500+07'00'."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise PdfError("bundle creation time must carry a time zone")
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hh, mm = divmod(abs(minutes), 60)
+    return value.strftime("D:%Y%m%d%H%M%S") + f"{sign}{hh:02d}'{mm:02d}'"
+
+
+def _num(value: float) -> str:
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _add_page(pdf: pikepdf.Pdf, page: BundlePage, font: pikepdf.Object) -> None:
+    img = page.image
+    width_pt = round(img.width / img.dpi * 72.0, 3)
+    height_pt = round(img.height / img.dpi * 72.0, 3)
+    xobject = pikepdf.Stream(pdf, img.data)
+    xobject.Type = Name.XObject
+    xobject.Subtype = Name.Image
+    xobject.Width = img.width
+    xobject.Height = img.height
+    xobject.ColorSpace = Name("/" + img.colorspace)
+    xobject.BitsPerComponent = 8
+    xobject.Filter = Name("/" + img.filter)
+    draw = f"q\n{_num(width_pt)} 0 0 {_num(height_pt)} 0 0 cm\n/Im0 Do\nQ\n".encode("ascii")
+    text = text_layer_ops(
+        page.words,
+        img_w=page.ocr_width,
+        img_h=page.ocr_height,
+        page_w_pt=width_pt,
+        page_h_pt=height_pt,
+    )
+    resources = Dictionary(XObject=Dictionary(Im0=pdf.make_indirect(xobject)))
+    resources.Font = Dictionary({FONT_RESOURCE: font})
+    page_dict = Dictionary(
+        Type=Name.Page,
+        MediaBox=Array([0, 0, width_pt, height_pt]),
+        Resources=resources,
+        Contents=pdf.make_indirect(pikepdf.Stream(pdf, draw + text)),
+    )
+    pdf.pages.append(pikepdf.Page(pdf.make_indirect(page_dict)))
+
+
+def _add_output_intent(pdf: pikepdf.Pdf) -> None:
+    profile = pikepdf.Stream(pdf, srgb_icc_profile())
+    profile.N = 3
+    intent = Dictionary(
+        Type=Name.OutputIntent,
+        S=Name.GTS_PDFA1,
+        OutputConditionIdentifier=String(OUTPUT_CONDITION),
+        Info=String(OUTPUT_CONDITION),
+        RegistryName=String("http://www.color.org"),
+        DestOutputProfile=pdf.make_indirect(profile),
+    )
+    pdf.Root.OutputIntents = Array([pdf.make_indirect(intent)])
+
+
+def _add_metadata(pdf: pikepdf.Pdf, meta: ArchiveMetadata, created: datetime) -> None:
+    creator = meta.agency or meta.branch or meta.creator_tool
+    xmp = pikepdf.Stream(pdf, build_xmp(meta, created=created, producer=PRODUCER,
+                                        creator=creator))
+    xmp.Type = Name.Metadata
+    xmp.Subtype = Name.XML
+    pdf.Root.Metadata = pdf.make_indirect(xmp)
+    stamp = pdf_date(created)
+    # No /Producer in Info on purpose: pyHanko (signing, an incremental update)
+    # appends "; pyHanko x.y" to an Info /Producer but writes only "pyHanko x.y"
+    # to XMP pdf:Producer, which would break PDF/A's Info/XMP consistency. With
+    # no Info /Producer both end up equal. XMP pdf:Producer names sohoa.
+    info = Dictionary(
+        Title=String(meta.title),
+        Author=String(creator),
+        Creator=String(meta.creator_tool),
+        CreationDate=String(stamp),
+        ModDate=String(stamp),
+    )
+    if meta.keywords:
+        info.Keywords = String(keywords_text(meta.keywords))
+    pdf.trailer.Info = pdf.make_indirect(info)
+
+
+def _validate(pages: Sequence[BundlePage], outline: Sequence[Bookmark],
+              meta: ArchiveMetadata, created: datetime) -> None:
+    if not pages:
+        raise PdfError("a bundle needs at least one page")
+    if meta.page_count != len(pages):
+        raise PdfError(f"metadata page_count {meta.page_count} != {len(pages)} bundle pages")
+    if created.utcoffset() is None:
+        raise PdfError("bundle creation time must carry a time zone")
+    for mark in outline:
+        if not 0 <= mark.page_index < len(pages):
+            raise PdfError(f"bookmark points to page index {mark.page_index} out of range")
+    for page in pages:
+        if page.ocr_width <= 0 or page.ocr_height <= 0:
+            raise PdfError("bundle page has a non-positive OCR image size")
+
+
+def build_bundle(
+    pages: Sequence[BundlePage],
+    *,
+    outline: Sequence[Bookmark],
+    meta: ArchiveMetadata,
+    created: datetime,
+) -> bytes:
+    """The PDF/A-2b bundle as bytes (deterministic for equal inputs and ``created``)."""
+    _validate(pages, outline, meta, created)
+    pdf = pikepdf.new()
+    font = add_glyphless_font(pdf)
+    for page in pages:
+        _add_page(pdf, page, font)
+    with pdf.open_outline() as tree:
+        for mark in outline:
+            tree.root.append(pikepdf.OutlineItem(mark.title, mark.page_index))
+    pdf.Root.PageMode = Name.UseOutlines
+    pdf.Root.Lang = String(meta.language)
+    _add_output_intent(pdf)
+    _add_metadata(pdf, meta, created)
+    buf = io.BytesIO()
+    try:
+        pdf.save(
+            buf,
+            min_version="1.7",
+            force_version="1.7",
+            deterministic_id=True,
+            compress_streams=True,
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+            linearize=False,
+            fix_metadata_version=False,  # keep our XMP packet byte for byte
+        )
+    except pikepdf.PdfError as exc:  # pragma: no cover - pikepdf internal failure
+        raise PdfError(f"could not write the bundle: {exc}") from exc
+    return buf.getvalue()

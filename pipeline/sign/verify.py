@@ -1,0 +1,234 @@
+"""Validation of the signatures in a bundle, offline, against given trust roots.
+
+Policy (stricter than a PDF reader's, because these are archive copies):
+a bundle is ``ok`` when it carries at least one signature and every signature
+is intact (hash matches), cryptographically valid, chains to one of the given
+trust roots, and nothing but validation data (DSS, document timestamps) or
+further signatures was appended after it. Added or changed pages, content or
+annotations after signing are reported as problems.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asn1crypto import x509
+from pyhanko.pdf_utils.misc import PdfError as PyhankoPdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from pipeline.errors import VerificationError
+
+log = logging.getLogger(__name__)
+
+VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")
+
+# Modifications after signing that leave the signed content untouched.
+_ALLOWED_AFTER_SIGNING = (
+    ModificationLevel.NONE,
+    ModificationLevel.LTA_UPDATES,
+    ModificationLevel.FORM_FILLING,
+)
+_LEVEL_PROBLEM = {
+    ModificationLevel.ANNOTATIONS: "annotations were added or changed after signing",
+    ModificationLevel.OTHER: "the document was modified after signing "
+    "(pages or content added or changed)",
+}
+_DAMAGED = "the signature data is damaged or unreadable"
+_READ_ERRORS = (PyhankoPdfError, ValueError, KeyError, TypeError, IndexError)
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """Outcome of validating a PDF's signatures (of the last one, and of all).
+
+    ``signer`` and ``signing_time`` describe the last signature; the booleans
+    hold for *all* signatures. ``modification_level`` is the pyHanko level name
+    (NONE, LTA_UPDATES, FORM_FILLING, ANNOTATIONS, OTHER) of the worst change
+    made after any signature, or None when unknown / unsigned.
+    """
+
+    signed: bool
+    intact: bool
+    valid: bool
+    trusted: bool
+    covers_whole_file: bool
+    modification_level: str | None
+    signer: str
+    signing_time: dt.datetime | None
+    problems: tuple[str, ...]
+    signature_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.signed and self.intact and self.valid and self.trusted and not self.problems
+
+
+@dataclass(frozen=True)
+class _One:
+    intact: bool
+    valid: bool
+    trusted: bool
+    whole_file: bool
+    level: ModificationLevel | None
+    signer: str
+    signing_time: dt.datetime | None
+    problems: tuple[str, ...]
+
+
+def verify_signatures(pdf: bytes, *, trust_roots: Sequence[x509.Certificate]) -> SignatureReport:
+    """Validate every signature in ``pdf`` offline (no OCSP/CRL/AIA fetching).
+
+    Raises :class:`VerificationError` only when the file cannot be read as a
+    PDF at all; every other defect is reported in the result.
+    """
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf))
+        filled = list(enumerate_sig_fields(reader, filled_status=True))
+    except _READ_ERRORS as exc:
+        raise VerificationError(f"not a readable PDF: {_short(exc)}") from None
+    try:
+        sigs = list(reader.embedded_regular_signatures)
+    except _READ_ERRORS as exc:
+        # the signature dictionary or its CMS container cannot even be parsed
+        log.info("signature container unreadable: %s", type(exc).__name__)
+        return _damaged_report(len(filled))
+    if not sigs:
+        return SignatureReport(
+            signed=False,
+            intact=False,
+            valid=False,
+            trusted=False,
+            covers_whole_file=False,
+            modification_level=None,
+            signer="",
+            signing_time=None,
+            problems=("the PDF carries no signature",),
+        )
+    results = [_validate_one(sig, trust_roots) for sig in sigs]
+    last = results[-1]
+    problems: list[str] = []
+    for i, res in enumerate(results):
+        prefix = "" if len(results) == 1 else f"signature {i + 1}: "
+        problems.extend(prefix + p for p in res.problems if prefix + p not in problems)
+    levels = [r.level for r in results if r.level is not None]
+    worst = max(levels, key=lambda lv: lv.value) if levels else None
+    report = SignatureReport(
+        signed=True,
+        intact=all(r.intact for r in results),
+        valid=all(r.valid for r in results),
+        trusted=all(r.trusted for r in results),
+        covers_whole_file=last.whole_file,
+        modification_level=worst.name if worst is not None else None,
+        signer=last.signer,
+        signing_time=last.signing_time,
+        problems=tuple(problems),
+        signature_count=len(results),
+    )
+    log.info("verified %d signature(s): ok=%s", len(results), report.ok)
+    return report
+
+
+def _damaged_report(count: int) -> SignatureReport:
+    return SignatureReport(
+        signed=True,
+        intact=False,
+        valid=False,
+        trusted=False,
+        covers_whole_file=False,
+        modification_level=None,
+        signer="",
+        signing_time=None,
+        problems=(_DAMAGED,),
+        signature_count=count,
+    )
+
+
+def _validate_one(sig: EmbeddedPdfSignature, roots: Sequence[x509.Certificate]) -> _One:
+    vc = ValidationContext(trust_roots=list(roots), allow_fetching=False)
+    try:
+        status = validate_pdf_signature(sig, signer_validation_context=vc)
+    except _READ_ERRORS as exc:
+        log.info("signature %s could not be validated: %s", sig.field_name, type(exc).__name__)
+        return _One(
+            intact=False,
+            valid=False,
+            trusted=False,
+            whole_file=False,
+            level=None,
+            signer="",
+            signing_time=None,
+            problems=(_DAMAGED,),
+        )
+    return _summarise(status)
+
+
+def _summarise(status: PdfSignatureStatus) -> _One:
+    problems: list[str] = []
+    if not status.intact:
+        problems.append("the signed content was altered (hash mismatch)")
+    elif not status.valid:
+        problems.append("the signature value is invalid")
+    trusted = bool(status.trusted)
+    if status.intact and status.valid and not trusted:
+        problems.append(_trust_problem(status))
+    coverage = status.coverage
+    level = status.modification_level
+    if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        problems.append("the signature does not cover its whole revision")
+    if level is None and coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        problems.append("changes made after signing could not be analysed")
+    elif level is not None and level not in _ALLOWED_AFTER_SIGNING:
+        problems.append(_LEVEL_PROBLEM.get(level, f"modified after signing ({level.name})"))
+    if status.docmdp_ok is False and not any("after signing" in p for p in problems):
+        problems.append("changes after signing are not permitted by the certification")
+    when = status.signer_reported_dt
+    return _One(
+        intact=bool(status.intact),
+        valid=bool(status.intact and status.valid and trusted),
+        trusted=trusted,
+        whole_file=coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        level=level,
+        signer=_signer_name(status.signing_cert),
+        signing_time=when.astimezone(VN_TZ) if when is not None else None,
+        problems=tuple(problems),
+    )
+
+
+def _trust_problem(status: PdfSignatureStatus) -> str:
+    if status.revoked:
+        return "the signer's certificate is revoked"
+    indic = status.trust_problem_indic
+    name = str(getattr(indic, "name", ""))
+    if "EXPIRED" in name or "OUT_OF_BOUNDS" in name or "NOT_YET_VALID" in name:
+        return "the signer's certificate was not valid at the signing time"
+    if "CHAIN_CONSTRAINTS" in name or "SIG_CONSTRAINTS" in name:
+        return "the signer's certificate is not allowed for document signing"
+    return "the signer's certificate does not chain to a trusted root"
+
+
+def _signer_name(cert: x509.Certificate | None) -> str:
+    if cert is None:
+        return ""
+    subject = cert.subject.native
+    for key in ("organization_name", "common_name"):
+        value = subject.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value:
+            return str(value)
+    return str(cert.subject.human_friendly)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]

@@ -1,0 +1,18 @@
+"""Test-session setup.
+
+Prefect runs in-process against its ephemeral API; give the session its own
+PREFECT_HOME (database and persisted results) so cached page results from an
+earlier run never stand in for the code under test. Set before Prefect loads.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+if "PREFECT_HOME" not in os.environ:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="sohoa-prefect-")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from tests.s3server import s3_server  # noqa: E402, F401

@@ -1,0 +1,208 @@
+"""Synthetic pages: determinism, layout inside margins, text material, degradations."""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+
+import numpy as np
+import pytest
+
+from pipeline.errors import MissingDependency
+from pipeline.synth import (
+    DegradeSpec,
+    PageSpec,
+    body_cer,
+    cer,
+    degrade,
+    moderate,
+    render_page,
+    texts,
+)
+from pipeline.synth.render import available_fonts, wrap
+
+TITLE = "TỜ KHAI ĐĂNG KÝ KHAI SINH"
+
+
+@pytest.fixture(scope="module")
+def small_page():
+    # 100 dpi keeps the degradation tests fast; layout is the same in millimetres
+    return render_page(PageSpec(title=TITLE, doc_type="birth_reg_form", seed=3, dpi=100))
+
+
+def test_all_six_font_families_are_available():
+    assert set(available_fonts()) == {
+        "DejaVu Sans",
+        "DejaVu Serif",
+        "Noto Sans",
+        "Noto Serif",
+        "Liberation Sans",
+        "Liberation Serif",
+    }
+
+
+def test_same_spec_gives_identical_pixels_and_text():
+    spec = PageSpec(title="GIẤY KHAI SINH", doc_type="birth_certificate", seed=42, dpi=150)
+    a, b = render_page(spec), render_page(spec)
+    assert a.image.tobytes() == b.image.tobytes()
+    assert a.body_text == b.body_text and a.all_text == b.all_text
+
+
+def test_different_seeds_differ():
+    a = render_page(PageSpec(title=TITLE, seed=1, dpi=100))
+    b = render_page(PageSpec(title=TITLE, seed=2, dpi=100))
+    assert a.body_text != b.body_text
+    assert a.image.tobytes() != b.image.tobytes()
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_a4_at_dpi_and_text_inside_margins(seed):
+    spec = PageSpec(title=TITLE, seed=seed, dpi=150, fields=14, body_paragraphs=12)
+    page = render_page(spec)
+    h, w = page.image.shape[:2]
+    assert (w, h) == (round(210 / 25.4 * 150), round(297 / 25.4 * 150))
+    assert page.image.dtype == np.uint8 and page.image.shape[2] == 3
+    left, top, right, bottom = page.margins_px
+    assert left >= round(30 / 25.4 * 150) - 1 and right >= round(20 / 25.4 * 150) - 1
+    assert page.line_boxes
+    for l_, t_, r_, b_ in page.line_boxes:
+        assert left - 2 <= l_ and r_ <= w - right + 2
+        assert top - 2 <= t_ and b_ <= h - bottom + 2
+    # too much content is cut, never drawn outside the page
+    assert len(page.body_text.splitlines()) < 14 + 12 * 3
+
+
+def test_page_structure_and_body_text():
+    page = render_page(PageSpec(title=TITLE, seed=9, fields=5, body_paragraphs=2))
+    lines = page.all_text.splitlines()
+    assert lines[0] == texts.MOTTO and lines[1] == texts.MOTTO_SUB
+    assert TITLE in lines
+    assert page.body_text.splitlines()[0].startswith("Họ, chữ đệm, tên: ")
+    assert page.body_text in page.all_text
+    assert re.search(r"Hà Nội, ngày \d\d tháng \d\d năm 2026", page.all_text)
+    assert unicodedata.is_normalized("NFC", page.all_text)
+    # the body region is ink, the area under the signature block is not
+    assert page.body_box is not None
+    x0, y0, x1, y1 = page.body_box
+    assert page.image[y0:y1, x0:x1].min() < 80
+
+
+def test_issued_page_has_red_seal_and_form_has_none():
+    issued = render_page(PageSpec(title="GIẤY KHAI SINH", seed=4, dpi=100))
+    form = render_page(PageSpec(title=TITLE, seed=4, dpi=100))
+
+    def red_pixels(img: np.ndarray) -> int:
+        r, g, b = (img[..., i].astype(int) for i in range(3))
+        return int(((r - g > 80) & (r - b > 80)).sum())
+
+    assert red_pixels(issued.image) > 200
+    assert red_pixels(form.image) == 0
+    assert "ỦY BAN NHÂN DÂN" in issued.all_text.splitlines()[0]
+
+
+def test_continuation_and_blank_pages():
+    cont = render_page(PageSpec(title=TITLE, continuation=True, seed=12, dpi=100))
+    assert cont.title is None
+    assert texts.MOTTO not in cont.all_text and TITLE not in cont.all_text
+    assert cont.body_text
+    blank = render_page(PageSpec(title=TITLE, blank=True, seed=12, dpi=100))
+    assert blank.body_text == "" and blank.all_text == "" and blank.title is None
+    assert blank.image.min() >= 240
+
+
+def test_unknown_font_is_a_missing_dependency():
+    with pytest.raises(MissingDependency):
+        render_page(PageSpec(title=TITLE, font="Comic Sans MS"))
+
+
+def test_wrap_respects_width():
+    from pipeline.synth.render import _load_font
+
+    font = _load_font("DejaVu Sans", False, 40)
+    text = texts.paragraph(random.Random(1), 4) + " Supercalifragilisticexpialidocious" * 2
+    lines = wrap(text, font, 500, indent=60)
+    assert " ".join(lines).split() != []
+    assert font.getlength(lines[0]) <= 440
+    assert all(font.getlength(ln) <= 500 for ln in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
+def test_id_numbers_and_people_are_consistent():
+    rng = random.Random(5)
+    for _ in range(50):
+        p = texts.random_person(rng)
+        assert re.fullmatch(r"\d{12}", p.id_number)
+        digit = int(p.id_number[3])
+        assert digit // 2 == (0 if p.birth_date.year < 2000 else 1)
+        assert digit % 2 == (1 if p.sex == "Nữ" else 0)
+        assert p.id_number[4:6] == f"{p.birth_date.year % 100:02d}"
+        assert len(p.full_name.split()) >= 3
+    assert len(set(texts.SENTENCES)) >= 40
+    fields = texts.form_fields(random.Random(1), 20)
+    assert len(fields) == 20 and fields[0][0] == "Họ, chữ đệm, tên:"
+
+
+def test_cer_helpers():
+    assert cer("Hà Nội", "Hà Nội") == 0.0
+    assert cer("abcd", "abce") == pytest.approx(0.25)
+    body = "Giới tính: Nữ\nDân tộc: Kinh"
+    ocr = "CỘNG HÒA XÃ HỘI\nGiới tính: Nữ Dân tộc: Kinh\nHà Nội, ngày 01"
+    assert body_cer(body, ocr) == 0.0
+    assert body_cer(body, "Giới tính: Nu Dân tộc: Kinh") == pytest.approx(1 / 27)
+    assert body_cer(body, "") == 1.0
+    # a sentence repeated in the body must not end the matched stretch early
+    rep = "Một câu lặp lại ở đây.\nCâu giữa khác hẳn.\nMột câu lặp lại ở đây."
+    assert body_cer(rep, "TIÊU ĐỀ " + rep + " Hà Nội, ngày 01") == 0.0
+    # a page whose OCR lost the second half scores about 50 %
+    assert body_cer(rep, "Một câu lặp lại ở đây.") > 0.4
+
+
+def test_degrade_identity_and_rotation(small_page):
+    img = small_page.image
+    assert np.array_equal(degrade(img, DegradeSpec()), img)
+    turned = degrade(img, DegradeSpec(rotation=90))
+    assert turned.shape == (img.shape[1], img.shape[0], 3)
+    assert np.array_equal(turned, np.rot90(img, -1))
+    assert np.array_equal(degrade(img, DegradeSpec(rotation=180)), img[::-1, ::-1])
+    with pytest.raises(ValueError):
+        DegradeSpec(rotation=45)
+
+
+def test_degrade_border_skew_blur_noise_jpeg(small_page):
+    img = small_page.image
+    bordered = degrade(img, DegradeSpec(border_px=30, seed=1))
+    assert bordered.shape == (img.shape[0] + 60, img.shape[1] + 60, 3)
+    assert bordered[:20, :20].max() < 80  # dark scanner background
+    skewed = degrade(img, DegradeSpec(skew_deg=4.0, seed=1))
+    assert skewed.shape[0] > img.shape[0] and skewed.shape[1] > img.shape[1]
+    assert skewed[0, 0].max() < 80  # a corner is background, not paper
+    blurred = degrade(img, DegradeSpec(blur=1.5))
+    assert blurred.shape == img.shape and not np.array_equal(blurred, img)
+    noisy = degrade(img, DegradeSpec(noise=0.5, seed=2)).astype(int)
+    assert 5 < np.abs(noisy - img).mean() < 20
+    lit = degrade(img, DegradeSpec(uneven_light=1.0, seed=3))
+    assert lit.mean() < img.mean() - 10
+    jpeg = degrade(img, DegradeSpec(jpeg_quality=50))
+    assert 0 < np.abs(jpeg.astype(int) - img).mean() < 5
+
+
+def test_degrade_deterministic_and_accepts_grey(small_page):
+    spec = moderate(8)
+    a = degrade(small_page.image, spec)
+    assert np.array_equal(a, degrade(small_page.image, spec))
+    assert not np.array_equal(a, degrade(small_page.image, moderate(9)))
+    grey = degrade(small_page.image[..., 0], DegradeSpec(border_px=5))
+    assert grey.ndim == 3 and grey.dtype == np.uint8
+
+
+def test_moderate_parameters():
+    specs = [moderate(s) for s in range(40)]
+    assert specs == [moderate(s) for s in range(40)]
+    for s in specs:
+        assert abs(s.skew_deg) <= 5 and s.border_px > 0 and s.noise > 0
+        assert 0.8 <= s.blur <= 1.2 and s.jpeg_quality is not None
+        assert 50 <= s.jpeg_quality <= 75 and s.uneven_light > 0
+        assert s.rotation in (0, 180)
+    upside_down = sum(s.rotation == 180 for s in specs)
+    assert 4 <= upside_down <= 16
