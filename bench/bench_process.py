@@ -105,7 +105,9 @@ def main() -> None:
         for run in range(args.runs):
             raw.append(raw_tesseract(clean, cores))
             ours.append(sohoa(run))
-            trivial.append(timed([sys.executable, "-c", TRIVIAL_FLOW], env))
+            trivial.append(timed([sys.executable, "-c", TRIVIAL_FLOW],
+                                 {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                                  "PREFECT_LOGGING_LEVEL": "WARNING"}))
         report = json.loads((work / "out-0" / "report.json").read_text())
         bundle_kb = (work / "out-0" / "bundle.pdf").stat().st_size / 1024
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from flows import embedded_api
 from models.catalog import load_catalog
 from models.schemas import Manifest
 from pipeline.errors import InputError, ManifestError
@@ -72,8 +73,11 @@ def run_process(args: argparse.Namespace) -> int:
     out_dir: Path = (args.out or Path("out") / _safe_id(dossier_id)).resolve()
 
     prefect_defaults(args.verbose)
+    api = embedded_api.start_if_needed()  # boots while the flow's imports load
     from flows.dossier import run_embedded
 
+    if api is not None:
+        api.wait_ready()
     started = time.monotonic()
     report = run_embedded(
         dossier_id=dossier_id, procedure=procedure, facts=facts,

@@ -1,0 +1,103 @@
+"""Prefect's ephemeral API for the CLI, started early and in parallel.
+
+With no ``PREFECT_API_URL``, Prefect starts a temporary API server in a
+subprocess the first time the flow needs it, and the calling process imports
+the whole server package to do so: ~8 s of fixed cost per ``sohoa process``
+here, all of it before the first page is read. This module starts the very
+same server (same uvicorn command and settings as Prefect's
+``SubprocessASGIServer``) the moment the CLI has parsed its arguments, so it
+boots while the CLI imports OpenCV, Prefect's client and the pipeline, and the
+CLI process never imports the server package. The server stops when the
+process exits; nothing outlives it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from pipeline.errors import SohoaError
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _prefect_parent() -> str:
+    spec = importlib.util.find_spec("prefect")
+    assert spec is not None and spec.submodule_search_locations
+    return str(Path(list(spec.submodule_search_locations)[0]).parent)
+
+
+class EmbeddedApi:
+    """One temporary Prefect API server on 127.0.0.1, owned by this process."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        server_env = {**env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+                      "PREFECT__SERVER_FINAL": "1"}
+        server_env.pop("PREFECT_API_URL", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", _prefect_parent(), "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+            env=server_env, stdin=subprocess.DEVNULL,
+        )
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SohoaError(
+                    f"the embedded Prefect API exited early (code {self.process.returncode})"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise SohoaError(f"the embedded Prefect API did not start within {timeout_s:.0f} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+_current: EmbeddedApi | None = None
+
+
+def start_if_needed() -> EmbeddedApi | None:
+    """Start the server unless an API is configured; point this process at it.
+
+    One server per process: later calls (several dossiers in one process, as in
+    the tests) reuse it; it stops when the process exits.
+    """
+    global _current
+    if _current is not None and _current.process.poll() is None:
+        return _current
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    api = EmbeddedApi(dict(os.environ))
+    os.environ["PREFECT_API_URL"] = api.url
+    atexit.register(api.stop)
+    _current = api
+    return api
