@@ -64,8 +64,10 @@ class OcrConfig(BaseModel):
     timeout_s: float = Field(default=120.0, gt=0)
     threads: int = Field(default=1, ge=1, le=64)
     tessdata_dir: str | None = None
-    #: extra ``-c name=value`` variables, e.g. (("preserve_interword_spaces", "1"),)
-    variables: tuple[tuple[str, str], ...] = ()
+    #: extra ``-c name=value`` variables, e.g. (("preserve_interword_spaces", "1"),).
+    #: By default Tesseract re-reads doubtful lines inverted (light on dark); the
+    #: pages it gets here are cleaned dark-on-light, so that costs ~12% for nothing.
+    variables: tuple[tuple[str, str], ...] = (("tessedit_do_invert", "0"),)
 
     @field_validator("langs")
     @classmethod
