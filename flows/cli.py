@@ -41,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--trust-root", action="append", type=Path, default=[],
                    help="PEM/DER CA certificate to trust (default: configured roots)")
     v.add_argument("--json", action="store_true", help="print the result as JSON")
+    from flows.cli_serve import add_subcommands
+
+    add_subcommands(sub)  # serve, watch, stack: the deployed system
+    from flows.cli_evaluate import add_evaluate
+    from flows.cli_train import add_train
+
+    add_train(sub)
+    add_evaluate(sub)
     return parser
 
 
@@ -51,6 +59,18 @@ def main(argv: list[str] | None = None) -> int:
             from flows.cli_process import run_process
 
             return run_process(args)
+        if args.command == "train":
+            from flows.cli_train import run_train
+
+            return run_train(args)
+        if args.command == "evaluate":
+            from flows.cli_evaluate import run_evaluate
+
+            return run_evaluate(args)
+        from flows.cli_serve import COMMANDS, run_command
+
+        if args.command in COMMANDS:
+            return run_command(args)
         from flows.cli_verify import run_verify
 
         return run_verify(args)

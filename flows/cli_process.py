@@ -1,53 +1,74 @@
-"""``sohoa process``: resolve the input folder and manifest, run the flow, summarise."""
+"""``sohoa process``: resolve the input folder and manifest, run the flow, summarise.
+
+What is the caller's mistake and what is the dossier's (CONTRACTS.md §1):
+a missing INPUT, an empty folder or an unknown ``--procedure`` is a wrong call
+(one line on stderr, exit 2, nothing written). A manifest that is not JSON,
+has invalid fields or names an unknown procedure makes the *dossier* unusable:
+a ``rejected`` report.json with the reason is written, the manifest is kept
+untouched under ``quarantine/``, exit 2 with the reason on stderr. Pages the
+manifest lists but the folder lacks are handed on as missing: the flow
+processes the others and names the missing ones (``needs_review``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shutil
 import sys
 import time
+import unicodedata
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-from pydantic import ValidationError
 
 from flows import embedded_api
 from models.catalog import load_catalog
-from models.schemas import Manifest
-from pipeline.errors import InputError, ManifestError
+from models.schemas import Manifest, Report, parse_manifest
+from pipeline.errors import InputError, ManifestError, UnknownProcedure
+
+MAX_MANIFEST_BYTES = 1_000_000
+VN_TZ = timezone(timedelta(hours=7))
 
 
 def read_manifest(folder: Path) -> Manifest | None:
+    """The folder's manifest.json, or None; ManifestError says what is wrong with it."""
     path = folder / "manifest.json"
-    if not path.exists():
+    if not path.is_file():
         return None
-    try:
-        return Manifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path} is not valid JSON: {exc}") from None
-    except ValidationError as exc:
-        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-        raise ManifestError(f"{path} has invalid or missing fields: {fields}") from None
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ManifestError(f"manifest.json is larger than {MAX_MANIFEST_BYTES} bytes")
+    return parse_manifest(path.read_bytes())
+
+
+def nfc(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
 
 
 def page_files(input_path: Path, manifest: Manifest | None) -> tuple[str, ...]:
-    """The page files in processing order (CONTRACTS.md §1)."""
+    """The page files in processing order (CONTRACTS.md §1).
+
+    Names compare in Unicode NFC (a manifest written on one system matches files
+    stored decomposed by another). A page the manifest lists but the folder
+    lacks is returned as the path it would have: the flow reports it missing.
+    """
     if not input_path.exists():
         raise InputError(f"input not found: {input_path}")
     if input_path.is_file():
         return (str(input_path.resolve()),)
+    present: dict[str, Path] = {}
+    for p in input_path.iterdir():
+        if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json":
+            if nfc(p.name) in present:
+                raise InputError(f"two files named {nfc(p.name)!r} (in different Unicode forms)")
+            present[nfc(p.name)] = p
     if manifest is not None and manifest.pages:
-        missing = [p for p in manifest.pages if not (input_path / p).is_file()]
-        if missing:
-            raise ManifestError(f"manifest lists pages that are not there: {', '.join(missing)}")
-        return tuple(str((input_path / p).resolve()) for p in manifest.pages)
-    files = sorted(
-        p for p in input_path.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json"
-    )
-    if not files:
+        return tuple(str(present.get(nfc(name), input_path / name).resolve())
+                     for name in manifest.pages)
+    if not present:
         raise InputError(f"no page files in {input_path}")
-    return tuple(str(p.resolve()) for p in files)
+    return tuple(str(present[name].resolve()) for name in sorted(present))
 
 
 def _safe_id(text: str) -> str:
@@ -58,17 +79,27 @@ def run_process(args: argparse.Namespace) -> int:
     from flows.cli import prefect_defaults
 
     input_path: Path = args.input
+    if not input_path.exists():
+        raise InputError(f"input not found: {input_path}")
     folder = input_path if input_path.is_dir() else input_path.parent
-    manifest = read_manifest(folder) if input_path.is_dir() else None
-    procedure = args.procedure or (manifest.procedure if manifest else None)
+    fallback_id = args.dossier_id or _safe_id(folder.name if input_path.is_dir()
+                                              else input_path.stem)
+    if args.procedure:
+        load_catalog().procedure(args.procedure)  # a wrong call: one line, known ids listed
+    try:
+        manifest = read_manifest(folder) if input_path.is_dir() else None
+        procedure = args.procedure or (manifest.procedure if manifest else None)
+        if procedure and not args.procedure:
+            load_catalog().procedure(procedure)
+    except (ManifestError, UnknownProcedure) as exc:
+        rejected_dir = (args.out or Path("out") / _safe_id(fallback_id)).resolve()
+        return reject_manifest(folder, rejected_dir, exc.message, dossier_id=fallback_id,
+                               procedure=args.procedure or "")
     if not procedure:
         raise InputError("no procedure: pass --procedure ID (or put it in manifest.json)")
-    load_catalog().procedure(procedure)  # unknown ids fail here, with the known ones listed
     facts = dict(manifest.facts) if manifest else {}
     facts.update(dict(args.fact))
-    dossier_id = args.dossier_id or (manifest.dossier_id if manifest else None) or _safe_id(
-        folder.name if input_path.is_dir() else input_path.stem
-    )
+    dossier_id = args.dossier_id or (manifest.dossier_id if manifest else None) or fallback_id
     files = page_files(input_path, manifest)
     out_dir: Path = (args.out or Path("out") / _safe_id(dossier_id)).resolve()
 
@@ -85,11 +116,40 @@ def run_process(args: argparse.Namespace) -> int:
         submitted_at=str(manifest.submitted_at) if manifest and manifest.submitted_at else None,
         files=files, out_dir=out_dir,
     )
+    if report["status"] == "rejected":  # stderr: the one-line reason only
+        print_summary(report, out_dir, None)
+        print(f"sohoa: rejected: {report.get('reason')}", file=sys.stderr)
+        return 2
     print_summary(report, out_dir, time.monotonic() - started)
-    return 2 if report["status"] == "rejected" else 0
+    return 0
 
 
-def print_summary(report: dict, out_dir: Path, seconds: float) -> None:
+def reject_manifest(folder: Path, out_dir: Path, reason: str, *, dossier_id: str,
+                    procedure: str) -> int:
+    """A dossier whose manifest is unusable: rejected report, manifest quarantined."""
+    qdir = out_dir / "quarantine"
+    qdir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(folder / "manifest.json", qdir / "manifest.json")
+    _write_atomic(qdir / "manifest.json.reason.json", json.dumps(
+        {"source": "manifest.json", "reasons": [{"error": reason}]},
+        ensure_ascii=False, indent=2).encode("utf-8"))
+    report = Report(dossier_id=dossier_id, procedure=procedure, branch="local",
+                    status="rejected", reason=reason,
+                    generated_at=datetime.now(VN_TZ)).model_dump(mode="json")
+    _write_atomic(out_dir / "report.json",
+                  json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
+    print_summary(report, out_dir, None)
+    print(f"sohoa: rejected: {reason}", file=sys.stderr)
+    return 2
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def print_summary(report: dict, out_dir: Path, seconds: float | None) -> None:
     pages = report["pages"]
     bundle = report.get("bundle") or {}
     print(f"dossier   {report['dossier_id']}  ({report['procedure']})")
@@ -111,4 +171,5 @@ def print_summary(report: dict, out_dir: Path, seconds: float) -> None:
     if bundle:
         print(f"bundle    {out_dir / 'bundle.pdf'}")
     print(f"report    {out_dir / 'report.json'}")
-    print(f"time      {seconds:.1f} s", file=sys.stderr)
+    if seconds is not None:
+        print(f"time      {seconds:.1f} s", file=sys.stderr)

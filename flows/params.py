@@ -21,6 +21,9 @@ class DossierRequest(BaseModel):
         default_factory=dict, description="Condition facts, e.g. by_representative"
     )
     submitted_at: str | None = None
+    callback_url: str | None = Field(
+        default=None, description="Optional webhook called (HMAC-signed) when the run ends"
+    )
 
 
 class LocalInput(BaseModel):
@@ -47,9 +50,10 @@ class PageJob(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str  # name reported (file name relative to the dossier)
-    location: str  # where to read it (a local path here)
+    location: str  # where to read it: a local path, or an object key when ``bucket`` is set
     sha256: str  # content hash of the whole file: the cache key's core
     page: int  # 1-based page within the file
+    bucket: str | None = None  # object storage bucket (deployed system), None = local file
 
 
 def file_sha256(path: Path) -> str:

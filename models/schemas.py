@@ -229,6 +229,7 @@ class ReportPage(BaseModel):
     dpi: float | None = None
     candidates: tuple[ReportCandidate, ...] = ()
     error: str | None = None
+    duplicate_of: str | None = None  # "NAME#PAGE": same file content handed in earlier
 
     @model_validator(mode="after")
     def _blank_rules(self) -> ReportPage:

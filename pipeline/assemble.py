@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from models.schemas import Catalog, Procedure
 from pipeline.checklist import ChecklistResult, decide_status, evaluate_checklist
 from pipeline.classify.group import DocumentGroup, group_documents
-from pipeline.classify.titles import PageClassifier, PageText
+from pipeline.classify.titles import DocumentSeparator, PageClassifier, PageText
 from pipeline.outcome import PageOutcome
 from pipeline.pdf.bundle import ArchiveMetadata, Bookmark
 from pipeline.types import PageLabel
@@ -42,28 +42,42 @@ def plan_dossier(
     facts: Mapping[str, bool],
     review_threshold: float,
 ) -> Plan:
-    labels: list[PageLabel | None] = []
     bundle_index: list[int | None] = []
+    pages: list[PageText] = []
     for o in outcomes:
         if o.usable and o.ocr is not None:
-            labels.append(classifier.classify(PageText(ocr=o.ocr)))
-            bundle_index.append(sum(1 for i in bundle_index if i is not None))
+            bundle_index.append(len(pages))
+            pages.append(PageText(ocr=o.ocr, layout=o.layout))
         else:
-            labels.append(None)
             bundle_index.append(None)
-    bundle_labels = [label for label in labels if label is not None]
-    documents = group_documents(bundle_labels)
+    bundle_labels, documents = classify_pages(pages, classifier)
+    labels: list[PageLabel | None] = [
+        None if i is None else bundle_labels[i] for i in bundle_index
+    ]
     checklist = evaluate_checklist(
         procedure, documents, facts, min_confidence=review_threshold
     )
     review_docs = tuple(i for i, d in enumerate(documents) if d.confidence < review_threshold)
     review_pages = tuple(i for i, o in enumerate(outcomes) if o.error is not None)
+    if review_pages:
+        # An unreadable page might hold what looks missing: nothing is provably missing.
+        checklist = replace(checklist, doubtful=checklist.missing)
     status, reason = _status(outcomes, checklist, bool(review_docs or review_pages))
     return Plan(
         outcomes=tuple(outcomes), labels=tuple(labels), bundle_index=tuple(bundle_index),
         documents=documents, checklist=checklist, status=status, reason=reason,
         review_documents=review_docs, review_pages=review_pages,
     )
+
+
+def classify_pages(
+    pages: Sequence[PageText], classifier: PageClassifier
+) -> tuple[tuple[PageLabel, ...], tuple[DocumentGroup, ...]]:
+    """Page labels and documents; a separating classifier splits the sequence itself."""
+    if isinstance(classifier, DocumentSeparator):
+        return classifier.separate(pages)
+    labels = tuple(classifier.classify(p) for p in pages)
+    return labels, group_documents(labels)
 
 
 def _status(

@@ -77,6 +77,10 @@ class CatalogError(SohoaError):
     """The catalog data in models/ is inconsistent."""
 
 
+class ModelArtifactError(CatalogError):
+    """A trained model artifact in models/ is missing, corrupt or incompatible."""
+
+
 # --- storage -----------------------------------------------------------------
 class StorageError(SohoaError):
     """Object storage failed; transient by default."""

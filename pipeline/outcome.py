@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.classify.layout import LayoutFeatures
 from pipeline.pdf.images import EncodedImage
 from pipeline.types import OcrResult, PageRef
 
@@ -26,6 +27,8 @@ class PageOutcome:
     image: EncodedImage | None = None
     image_ref: str | None = None
     error: str | None = None
+    duplicate_of: str | None = None  # "NAME#PAGE" of the first copy of the same file
+    layout: LayoutFeatures | None = None  # how the page looks (classifier input)
 
     @property
     def usable(self) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.classify.layout import LayoutFeatures, layout_features
 from pipeline.imaging.clean import CleanConfig, CleanedPage, clean_page, rotate
 from pipeline.ocr.tesseract import OcrConfig, ocr_image
 from pipeline.pdf.images import EncodedImage, encode_page_image
@@ -44,6 +45,7 @@ class ProcessedPage:
     quality_flags: tuple[str, ...]
     ocr: OcrResult | None
     image: EncodedImage | None
+    layout: LayoutFeatures | None = None  # how the page looks (classifier input)
 
 
 def process_page(raw: RawPage, *, config: PageConfig) -> ProcessedPage:
@@ -61,6 +63,7 @@ def process_page(raw: RawPage, *, config: PageConfig) -> ProcessedPage:
     return ProcessedPage(
         rotation=cleaned.rotation, skew=cleaned.skew, blank=False, dpi=cleaned.dpi,
         quality_flags=flags, ocr=ocr, image=image,
+        layout=layout_features(cleaned.archive, cleaned.dpi),
     )
 
 

@@ -56,7 +56,7 @@ def build_report(
         "pages": pages,
         "documents": documents,
         "checklist": checklist,
-        "missing": list(plan.checklist.missing),
+        "missing": list(plan.checklist.provably_missing),
         "extras": list(plan.checklist.extras),
         "review": review,
         "bundle": dict(bundle) if bundle else None,
@@ -99,6 +99,7 @@ def _page_entry(plan: Plan, i: int) -> dict[str, Any]:
             if label else []
         ),
         "error": o.error,
+        "duplicate_of": o.duplicate_of,
     }
 
 

@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check pipeline flows models tests bench scripts
+.venv/bin/ruff check pipeline flows models tests bench samples examples
 .venv/bin/mypy pipeline flows models
 exec .venv/bin/pytest -q "$@"

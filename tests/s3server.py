@@ -24,9 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 import urllib3
@@ -72,8 +72,9 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
-def _write_s3_config(path: Path, access_key: str, secret_key: str) -> None:
-    config = {
+def _write_s3_config(path: Path, access_key: str, secret_key: str,
+                     extra: Mapping[str, Any] | None = None) -> None:
+    config: dict[str, Any] = {
         "identities": [
             {
                 "name": "sohoa-test-admin",
@@ -82,6 +83,9 @@ def _write_s3_config(path: Path, access_key: str, secret_key: str) -> None:
             }
         ]
     }
+    # more identities (and the IAM policies they name) beside the admin
+    for key, items in (extra or {}).items():
+        config.setdefault(key, []).extend(items)
     path.write_text(json.dumps(config), encoding="utf-8")
     path.chmod(0o600)
 
@@ -164,8 +168,12 @@ def _probe_client(endpoint: str, access_key: str, secret_key: str) -> Minio:
 
 
 @contextlib.contextmanager
-def seaweedfs_s3() -> Iterator[S3Server]:
-    """Start SeaweedFS (S3 on 127.0.0.1), yield its endpoint and credentials, stop it."""
+def seaweedfs_s3(extra_config: Mapping[str, Any] | None = None) -> Iterator[S3Server]:
+    """Start SeaweedFS (S3 on 127.0.0.1), yield its endpoint and credentials, stop it.
+
+    ``extra_config`` adds lists to the server's S3 config, e.g. ``identities``
+    and ``policies`` (IAM policy documents that identities name in ``policyNames``).
+    """
     workdir = Path(tempfile.mkdtemp(prefix="sohoa-s3-"))
     try:
         (workdir / "data").mkdir()
@@ -173,7 +181,7 @@ def seaweedfs_s3() -> Iterator[S3Server]:
         access_key = "AK" + secrets.token_hex(8).upper()
         secret_key = secrets.token_urlsafe(30)
         s3_config = workdir / "s3.json"
-        _write_s3_config(s3_config, access_key, secret_key)
+        _write_s3_config(s3_config, access_key, secret_key, extra_config)
         ports = dict(zip(_PORT_NAMES, _free_ports(len(_PORT_NAMES)), strict=True))
         endpoint = f"127.0.0.1:{ports['s3.port']}"
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir),

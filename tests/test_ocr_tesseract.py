@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -121,32 +124,57 @@ def test_missing_language_names_traineddata(fresh_probes):
         ocr_image(np.full((50, 50), 255, np.uint8), dpi=300, config=OcrConfig(langs="xyz"))
 
 
-def test_nonzero_exit_raises_ocr_error_without_text(monkeypatch):
-    real_run = subprocess.run
+def fake_tesseract(folder: Path, body: str) -> str:
+    """A `tesseract` that answers probes with the real one and runs ``body`` for OCR."""
+    real = shutil.which("tesseract")
+    assert real
+    script = folder / "tesseract"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'case "$1" in --version|--list-langs|--tessdata-dir) exec {real} "$@";; esac\n'
+        + body + "\n"
+    )
+    script.chmod(0o755)
+    return str(script)
 
-    def failing_run(args, **kwargs):
-        if "stdin" in args:
-            return subprocess.CompletedProcess(args, 1, b"", b"Error during processing.\n")
-        return real_run(args, **kwargs)
 
-    monkeypatch.setattr(tesseract.subprocess, "run", failing_run)
+def test_nonzero_exit_raises_ocr_error_without_text(monkeypatch, tmp_path):
+    fake = fake_tesseract(tmp_path, 'cat >/dev/null; echo "Error during processing." >&2; exit 1')
+    monkeypatch.setattr(tesseract, "TESSERACT", fake)
     with pytest.raises(OcrError, match="exit 1"):
         ocr_image(np.full((50, 50), 255, np.uint8), dpi=300)
 
 
-def test_per_call_env_limits_threads_without_touching_os_environ(monkeypatch):
-    seen: dict[str, str] = {}
-    real_run = subprocess.run
+def test_crash_is_named_by_its_signal(monkeypatch, tmp_path):
+    fake = fake_tesseract(tmp_path, "cat >/dev/null; kill -SEGV $$")
+    monkeypatch.setattr(tesseract, "TESSERACT", fake)
+    with pytest.raises(OcrError, match="crashed \\(SIGSEGV\\)"):
+        ocr_image(np.full((50, 50), 255, np.uint8), dpi=300)
 
-    def spy(args, **kwargs):
-        if "stdin" in args:
-            seen.update(kwargs["env"])
-        return real_run(args, **kwargs)
 
-    monkeypatch.setattr(tesseract.subprocess, "run", spy)
+def test_timeout_kills_the_program_and_what_it_started(monkeypatch, tmp_path):
+    pid_file = tmp_path / "child.pid"
+    # the shell starts a child that would hold the output pipe open for a minute
+    fake = fake_tesseract(tmp_path, f"sleep 60 & echo $! > {pid_file}; wait")
+    monkeypatch.setattr(tesseract, "TESSERACT", fake)
+    with pytest.raises(ProgramTimeout, match="did not finish within 1 s"):
+        ocr_image(np.full((50, 50), 255, np.uint8), dpi=300, config=OcrConfig(timeout_s=1))
+    child = int(pid_file.read_text())
+    status = Path(f"/proc/{child}/status")
+    for _ in range(100):  # the orphaned child is reaped by init shortly after the kill
+        if not status.exists() or "\tZ" in status.read_text():
+            break
+        time.sleep(0.1)
+    assert not status.exists() or "\tZ" in status.read_text()
+
+
+def test_per_call_env_limits_threads_without_touching_os_environ(monkeypatch, tmp_path):
+    env_file = tmp_path / "env.txt"
+    fake = fake_tesseract(tmp_path, f"env > {env_file}; exec {shutil.which('tesseract')} \"$@\"")
+    monkeypatch.setattr(tesseract, "TESSERACT", fake)
     before = dict(os.environ)
     ocr_image(np.full((50, 50), 255, np.uint8), dpi=300, config=OcrConfig(threads=2))
-    assert seen["OMP_THREAD_LIMIT"] == "2"
+    assert "OMP_THREAD_LIMIT=2" in env_file.read_text().splitlines()
     assert dict(os.environ) == before
 
 

@@ -41,6 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
 
 from models.schemas import UNKNOWN, Catalog
+from pipeline.classify.group import DocumentGroup
+from pipeline.classify.layout import LayoutFeatures
 from pipeline.classify.text import fold
 from pipeline.types import Candidate, OcrResult, PageLabel, Word
 
@@ -49,9 +51,11 @@ _WILDCARD = re.compile(r"…|\.\.\.")
 
 @dataclass(frozen=True)
 class PageText:
-    """What a page classifier sees: the page's OCR (words with boxes)."""
+    """What a page classifier sees: the page's OCR (words with boxes) and, when the
+    page stage measured it, how the page looks."""
 
     ocr: OcrResult
+    layout: LayoutFeatures | None = None
 
 
 @runtime_checkable
@@ -59,6 +63,15 @@ class PageClassifier(Protocol):
     """Seam for page classifiers (rule-based now, trained later)."""
 
     def classify(self, page: PageText) -> PageLabel: ...
+
+
+@runtime_checkable
+class DocumentSeparator(Protocol):
+    """A classifier that also splits a page sequence into documents (trained model)."""
+
+    def separate(
+        self, pages: Sequence[PageText]
+    ) -> tuple[tuple[PageLabel, ...], tuple[DocumentGroup, ...]]: ...
 
 
 class TitleConfig(BaseModel):

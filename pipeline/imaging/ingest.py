@@ -3,13 +3,21 @@
 The format is sniffed from the content (magic bytes), never from the file name.
 Counting pages never decodes pixels; :func:`load_page` decodes exactly one page.
 PDF pages are rasterised one at a time with pdf2image (pdftoppm) at the
-resolution of the scan embedded in the page.
+resolution of the scan embedded in the page: nothing of the PDF (scripts, forms,
+attachments) but its rendered pixels goes further.
+
+Hostile input is refused before any pixel is decoded: the declared size of an
+image, of a PDF page at its rendering resolution and of every image a PDF page
+draws is checked against limits (decompression bombs), as is the page count
+of a file; tiny images are refused as "not a page". Error messages name the
+file and never carry library object reprs.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +37,9 @@ from pipeline.types import PageRef, RawPage
 
 __all__ = [
     "FORMATS",
+    "MAX_PAGES_PER_FILE",
+    "MAX_PIXELS",
+    "MIN_SIDE_PX",
     "PDF_DPI_RANGE",
     "count_pages",
     "load_page",
@@ -40,6 +51,17 @@ FORMATS = ("tiff", "png", "jpeg", "pdf")
 PDF_DPI_RANGE = (100.0, 600.0)
 PDF_DEFAULT_DPI = 300.0
 PDF_TIMEOUT_S = 120
+#: Largest page decoded (pixels): an A3 sheet at 600 dpi (70 Mpx) fits, a
+#: 20000x20000 image (400 Mpx, ~1.2 GB as RGB) does not.
+MAX_PIXELS = 100_000_000
+#: Largest image a PDF page may draw (pdftoppm scales it down while reading it,
+#: in bounded memory, but decoding still costs time).
+MAX_PDF_IMAGE_PIXELS = 400_000_000
+#: Most pages one file may have (a dossier is tens of pages; a file claiming
+#: more is broken or hostile).
+MAX_PAGES_PER_FILE = 1000
+#: Smaller than this on either side (pixels) is no scanned page (a 1x1 image).
+MIN_SIDE_PX = 64
 # A resolution that makes the page larger than this (inches) is a software default
 # (e.g. 72 dpi written by a camera), not a scan resolution: assume default_dpi instead.
 _MAX_PAGE_INCHES = 25.0
@@ -68,7 +90,7 @@ def sniff_format(name: str, data: bytes) -> str:
     raise UnsupportedFormat(f"{name}: not a TIFF, PNG, JPEG or PDF file")
 
 
-def count_pages(name: str, data: bytes) -> int:
+def count_pages(name: str, data: bytes, *, max_pages: int = MAX_PAGES_PER_FILE) -> int:
     """Number of pages in the file (1 for PNG/JPEG); decodes no pixels."""
     fmt = sniff_format(name, data)
     if fmt == "pdf":
@@ -84,6 +106,8 @@ def count_pages(name: str, data: bytes) -> int:
         n = 1
     if n < 1:
         raise CorruptFile(f"{name}: file has no pages")
+    if n > max_pages:
+        raise InputError(f"{name}: has {n} pages, more than the limit of {max_pages} per file")
     return n
 
 
@@ -92,7 +116,7 @@ def load_page(
     data: bytes,
     *,
     default_dpi: float = 300,
-    max_pixels: int = 200_000_000,
+    max_pixels: int = MAX_PIXELS,
 ) -> RawPage:
     """Decode page ``ref.source_page`` (1-based) of the file into a RawPage."""
     name = ref.source
@@ -116,7 +140,9 @@ def load_page(
             upright = ImageOps.exif_transpose(img) if fmt == "jpeg" else img
             array = _to_array(upright)
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
-            raise CorruptFile(f"{name}: cannot decode page {ref.source_page} ({exc})") from exc
+            raise CorruptFile(
+                f"{name}: cannot decode page {ref.source_page} ({_why(exc)})"
+            ) from exc
     return RawPage(ref=ref, image=array, dpi=dpi, dpi_assumed=assumed)
 
 
@@ -127,19 +153,29 @@ def _open_image(name: str, data: bytes) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise InputError(f"{name}: image is too large (decompression bomb?)") from exc
+        raise InputError(f"{name}: image is too large to decode safely ({_why(exc)})") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise CorruptFile(f"{name}: cannot read the image header ({exc})") from exc
+        raise CorruptFile(f"{name}: cannot read the image header ({_why(exc)})") from exc
 
 
-def _check_pixels(name: str, size: tuple[int, int], max_pixels: int) -> None:
+def _why(exc: BaseException) -> str:
+    """A library's error text without object reprs (``<_io.BytesIO object at 0x..>``)."""
+    text = re.sub(r"\s*<[^<>]* at 0x[0-9a-f]+>:?", "", str(exc)).strip() or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _check_pixels(
+    name: str, size: tuple[int, int], max_pixels: int, what: str = "image"
+) -> None:
     w, h = size
     if w <= 0 or h <= 0:
-        raise CorruptFile(f"{name}: image has no pixels ({w}x{h})")
+        raise CorruptFile(f"{name}: {what} has no pixels ({w}x{h})")
     if w * h > max_pixels:
         raise InputError(
-            f"{name}: image of {w}x{h} pixels exceeds the limit of {max_pixels} pixels"
+            f"{name}: {what} of {w}x{h} pixels is too large (limit {max_pixels} pixels)"
         )
+    if min(w, h) < MIN_SIDE_PX:
+        raise InputError(f"{name}: {what} of {w}x{h} pixels is too small to be a scanned page")
 
 
 def _image_dpi(img: Image.Image, default_dpi: float) -> tuple[float, bool]:
@@ -213,7 +249,7 @@ def _open_pdf(name: str, data: bytes) -> pikepdf.Pdf:
     except pikepdf.PasswordError as exc:
         raise InputError(f"{name}: PDF is password-protected") from exc
     except (pikepdf.PdfError, OSError, ValueError) as exc:
-        raise CorruptFile(f"{name}: cannot read the PDF ({exc})") from exc
+        raise CorruptFile(f"{name}: cannot read the PDF ({_why(exc)})") from exc
 
 
 @dataclass(frozen=True)
@@ -306,19 +342,33 @@ def _load_pdf_page(ref: PageRef, data: bytes, *, max_pixels: int) -> RawPage:
         if number > len(pdf.pages):
             raise InputError(f"{name}: has no page {number} (it has {len(pdf.pages)})")
         page = pdf.pages[number - 1]
+        _check_drawn_images(name, number, page)
         found = pdf_page_dpi(page)
         grey = _page_is_grey(page)
         try:
             box = [float(v) for v in page.mediabox]
+            unit = max(1.0, float(page.obj.get("/UserUnit", 1.0)))
         except (pikepdf.PdfError, TypeError, ValueError) as exc:
             raise CorruptFile(f"{name}: page {number} has no valid MediaBox") from exc
     dpi = PDF_DEFAULT_DPI if found is None else min(max(found, PDF_DPI_RANGE[0]), PDF_DPI_RANGE[1])
     dpi = float(round(dpi))
-    w_px = abs(box[2] - box[0]) / 72.0 * dpi
-    h_px = abs(box[3] - box[1]) / 72.0 * dpi
-    _check_pixels(name, (max(1, int(w_px)), max(1, int(h_px))), max_pixels)
+    w_px = abs(box[2] - box[0]) * unit / 72.0 * dpi
+    h_px = abs(box[3] - box[1]) * unit / 72.0 * dpi
+    _check_pixels(name, (max(1, int(w_px)), max(1, int(h_px))), max_pixels,
+                  what=f"page {number} (at {dpi:g} dpi)")
     img = _rasterise(name, data, number, dpi, grey)
     return RawPage(ref=ref, image=_to_array(img), dpi=dpi, dpi_assumed=False)
+
+
+def _check_drawn_images(name: str, number: int, page: pikepdf.Page) -> None:
+    """Refuse a page that draws an image too large to decode (a PDF decompression bomb)."""
+    for placed in _placed_images(page):
+        w, h = placed.pixels
+        if w * h > MAX_PDF_IMAGE_PIXELS:
+            raise InputError(
+                f"{name}: page {number} draws an image of {w}x{h} pixels: too large "
+                f"(limit {MAX_PDF_IMAGE_PIXELS} pixels)"
+            )
 
 
 def _page_is_grey(page: pikepdf.Page) -> bool:

@@ -18,9 +18,11 @@ Never logs or puts OCR text in error messages.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
+import signal
 import subprocess
 import unicodedata
 
@@ -225,11 +227,45 @@ def parse_tsv(tsv: str) -> tuple[Word, ...]:
     return tuple(words)
 
 
+def _run_killable(args: list[str], data: bytes, config: OcrConfig) -> tuple[int, bytes, bytes]:
+    """Run in its own process group; on timeout kill the whole group (a hung
+    program and anything it started), reap it, and raise TimeoutExpired."""
+    proc = subprocess.Popen(
+        args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=_env(config.threads), start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(data, timeout=config.timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return proc.returncode, out, err
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=PROBE_TIMEOUT_S)  # reap; pipes close with the group
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 def ocr_image(image: np.ndarray, *, dpi: float, config: OcrConfig | None = None) -> OcrResult:
     """OCR one page image (grey, binary or RGB uint8) with Tesseract, TSV output.
 
     Raises MissingDependency (program/language data absent), ProgramTimeout
-    (the process is killed), OcrError (non-zero exit; stderr summarised).
+    (the process group is killed), OcrError (non-zero exit or killed by a
+    signal, e.g. a crash; stderr summarised).
     An empty page gives an OcrResult with no words.
     """
     config = config or OcrConfig()
@@ -240,24 +276,19 @@ def ocr_image(image: np.ndarray, *, dpi: float, config: OcrConfig | None = None)
     png = _to_png(image)
     height, width = image.shape[:2]
     try:
-        proc = subprocess.run(
-            _command(dpi, config),
-            input=png,
-            capture_output=True,
-            timeout=config.timeout_s,
-            env=_env(config.threads),
-            check=False,
-        )
+        returncode, out, err = _run_killable(_command(dpi, config), png, config)
     except FileNotFoundError as exc:
         raise MissingDependency(f"Tesseract ('{TESSERACT}') is not installed") from exc
-    except subprocess.TimeoutExpired as exc:  # subprocess.run kills the child
+    except subprocess.TimeoutExpired as exc:
         raise ProgramTimeout(
             f"Tesseract did not finish within {config.timeout_s:g} s on a {width}x{height} page"
         ) from exc
-    stderr = proc.stderr.decode("utf-8", "replace")
-    if proc.returncode != 0:
-        raise OcrError(f"Tesseract failed (exit {proc.returncode}): {_summarise(stderr)}")
-    words = parse_tsv(proc.stdout.decode("utf-8", "replace"))
+    stderr = err.decode("utf-8", "replace")
+    if returncode < 0:
+        raise OcrError(f"Tesseract crashed ({_signal_name(-returncode)}): {_summarise(stderr)}")
+    if returncode != 0:
+        raise OcrError(f"Tesseract failed (exit {returncode}): {_summarise(stderr)}")
+    words = parse_tsv(out.decode("utf-8", "replace"))
     mean_conf = float(np.mean([w.conf for w in words])) if words else 0.0
     return OcrResult(
         words=words,

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -72,6 +73,13 @@ class PageSpec(BaseModel):
     blank: bool = False
     issued: bool | None = None  # None = inferred from the title
     agency_header: bool | None = None  # None = same as issued
+    # --- typed pages (pipeline.synth.kinds): content and layout of ``doc_type`` ---
+    typed: bool = False  # True: fields, prose, layout from doc_type's profile
+    layout: Literal["text", "table", "card", "drawing", "map"] | None = None  # None = profile's
+    style: int = Field(default=0, ge=0, le=3)  # look variant (numbered fields, boxed title...)
+    page_number: tuple[int, int] | None = None  # (k, n): "Trang k/n" or "- k -"
+    title_fade: float = Field(default=0.0, ge=0, le=1)  # faint, damaged title
+    card_part: Literal["both", "front", "back"] = "both"  # card layout: which sides
 
 
 @dataclass(frozen=True, eq=False)
@@ -397,6 +405,10 @@ def _choose_font(spec: PageSpec, rng: random.Random) -> str:
 
 def render_page(spec: PageSpec) -> SynthPage:
     """Render one synthetic page; deterministic in ``spec``."""
+    if spec.typed and not spec.blank:
+        from pipeline.synth.kinds import render_typed
+
+        return render_typed(spec)
     rng = random.Random(spec.seed)
     family = _choose_font(spec, rng)
     lay = _Layout(spec, rng, family)

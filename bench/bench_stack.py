@@ -1,0 +1,138 @@
+"""Benchmark: manifest upload -> report.json in archive, on the local stack, vs the embedded run.
+
+Starts SeaweedFS, a Prefect server, one process worker and ``sohoa watch``
+(interval 1 s) on 127.0.0.1, like ``sohoa stack``, in a temporary folder. For
+each run it uploads the 20 pages of bench_process.py's dossier (made distinct
+per run, so no cached page result is reused), then the manifest, and times
+until report.json appears in archive. Then it times ``sohoa process`` (cold) on
+the same pages.
+
+    .venv/bin/python bench/bench_stack.py [--pages 20] [--runs 2]
+
+Writes bench/results/stack.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_process import make_dossier
+
+from flows.deployments import apply_deployments
+from flows.stack import (
+    BIN,
+    Stack,
+    free_port,
+    prefect_env,
+    start_prefect_server,
+    start_seaweedfs,
+    start_worker,
+    storage_env,
+    wait_s3,
+)
+from flows.storage_io import StorageConfig, ensure_buckets
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def distinct_copy(src: Path, dst: Path, run: int, dossier_id: str) -> None:
+    """The same pages, with a run marker after the image data (new hashes, same pixels)."""
+    dst.mkdir(parents=True)
+    for page in sorted(src.glob("*.jpg")):
+        (dst / page.name).write_bytes(page.read_bytes() + f"run-{run}".encode())
+    manifest = {"dossier_id": dossier_id, "branch": "bench", "procedure": "birth_registration"}
+    (dst / "manifest.json").write_text(json.dumps(manifest))
+
+
+def time_stack_run(storage, config: StorageConfig, folder: Path, dossier_id: str) -> float:
+    prefix = f"bench/{dossier_id}/"
+    for page in sorted(folder.glob("*.jpg")):
+        storage.put_file(config.intake, prefix + page.name, page)
+    start = time.perf_counter()
+    storage.put(config.intake, prefix + "manifest.json", (folder / "manifest.json").read_bytes())
+    while storage.head(config.archive, prefix + "report.json") is None:
+        if time.perf_counter() - start > 1800:
+            raise RuntimeError(f"no report for {dossier_id} after 30 min")
+        time.sleep(0.2)
+    return time.perf_counter() - start
+
+
+def time_embedded(work: Path, run: int) -> float:
+    """``sohoa process`` (cold: a fresh result store) on the same pages, made distinct."""
+    folder = work / f"emb-{run}"
+    distinct_copy(work / "dossier", folder, 100 + run, f"EMB-{run}")
+    run_env = {**os.environ, "SOHOA_STATE_DIR": str(work / "state"),
+               "PREFECT_HOME": str(work / "prefect-emb"),
+               "PREFECT_LOCAL_STORAGE_PATH": str(work / f"results-{run}")}
+    start = time.perf_counter()
+    subprocess.run([str(BIN / "sohoa"), "process", str(folder), "--out",
+                    str(work / f"out-{run}")], env=run_env, check=True,
+                   stdout=subprocess.DEVNULL, timeout=1800)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pages", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sohoa-bench-stack-",
+                                     ignore_cleanup_errors=True) as tmp:
+        work = Path(tmp)
+        make_dossier(work, args.pages)
+        stack = Stack()
+        try:
+            creds = start_seaweedfs(stack, work / "s3", free_port())
+            port = free_port()
+            env = {**prefect_env(os.environ, work / "prefect", port), **storage_env(*creds),
+                   "SOHOA_STATE_DIR": str(work / "state"), "PREFECT_UI_ENABLED": "false",
+                   "PREFECT_LOGGING_LEVEL": "WARNING"}
+            wait_s3(stack, env)
+            config = StorageConfig.from_env(env)
+            storage = config.open()
+            ensure_buckets(config, storage)
+            start_prefect_server(stack, env, port, work / "logs", ui=False)
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
+                apply_deployments("sohoa", max_in_flight=2)
+            start_worker(stack, env, "sohoa", work / "logs")
+            stack.start("watcher", [str(BIN / "sohoa"), "watch", "--interval", "1"], env,
+                        work / "logs")
+            stack_times, embedded = [], []
+            for run in range(-1, args.runs):  # run -1: warm-up (dev certificate, database)
+                folder = work / f"in-{run}"
+                distinct_copy(work / "dossier", folder, run, f"BENCH-{run + 1}")
+                seconds = time_stack_run(storage, config, folder, f"BENCH-{run + 1}")
+                print(f"stack run {run}: {seconds:.1f} s", flush=True)
+                if run < 0:
+                    continue
+                stack_times.append(seconds)
+                # the embedded run right after, under the same machine load (stack idle)
+                embedded.append(time_embedded(work, run))
+                print(f"embedded run {run}: {embedded[-1]:.1f} s", flush=True)
+        finally:
+            stack.stop()
+    result = {"pages": args.pages, "runs": args.runs, "cores": os.cpu_count(),
+              "manifest_to_report_s": statistics.median(stack_times),
+              "embedded_process_s": statistics.median(embedded),
+              "all_runs": {"stack": stack_times, "embedded": embedded}}
+    result["overhead_s"] = result["manifest_to_report_s"] - result["embedded_process_s"]
+    print(f"manifest upload -> report in archive {result['manifest_to_report_s']:7.1f} s (median)")
+    print(f"sohoa process (embedded, cold)       {result['embedded_process_s']:7.1f} s (median)")
+    print(f"overhead of the deployed system      {result['overhead_s']:+7.1f} s")
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "stack.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

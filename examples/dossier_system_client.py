@@ -1,0 +1,76 @@
+"""The dossier system's side of sohoa: start a run by deployment name, wait, fetch the results.
+
+Needs the Prefect server's address and read access to the archive bucket:
+
+    export PREFECT_API_URL=http://127.0.0.1:4200/api          # `sohoa stack` prints it
+    export SOHOA_S3_ENDPOINT=http://127.0.0.1:8333 SOHOA_S3_ACCESS_KEY=... SOHOA_S3_SECRET_KEY=...
+    .venv/bin/python examples/dossier_system_client.py --branch cau-giay \\
+        --dossier-id HN-CG-2026-000123 --procedure birth_registration --out out/client
+
+The pages must already be in ``intake/{branch}/{dossier_id}/`` (a scanner put
+them there; a manifest is not needed when the dossier system starts the run).
+The same over plain HTTP is in the README ("Deployed system").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+
+from flows.storage_io import dossier_prefix, fetch_results, storage_from_env
+
+DEPLOYMENT = "process-dossier/process-dossier"  # "{flow name}/{deployment name}"
+
+
+def start_and_wait(request: dict[str, Any], *, timeout_s: float = 1800.0,
+                   idempotency_key: str | None = None) -> FlowRun:
+    """Start one run of the deployment and block until it ends (or ``timeout_s`` passes)."""
+    run: Any = run_deployment(
+        DEPLOYMENT, parameters={"request": request}, flow_run_name=request["dossier_id"],
+        idempotency_key=idempotency_key, timeout=timeout_s, poll_interval=1,
+        tags=[f"branch:{request['branch']}", "source:dossier-system"], as_subflow=False,
+    )
+    return run
+
+
+def fetch(branch: str, dossier_id: str, out: Path) -> dict[str, Any] | None:
+    """report.json and bundle.pdf from the archive bucket into ``out``."""
+    config, storage = storage_from_env()
+    return fetch_results(storage, config.archive, dossier_prefix(branch, dossier_id), out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--branch", required=True)
+    parser.add_argument("--dossier-id", required=True)
+    parser.add_argument("--procedure", required=True)
+    parser.add_argument("--fact", action="append", default=[], metavar="NAME=true|false")
+    parser.add_argument("--out", type=Path, default=Path("out/client"))
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    args = parser.parse_args(argv)
+    facts = {n: v.lower() == "true" for n, _, v in (f.partition("=") for f in args.fact)}
+    request = {"dossier_id": args.dossier_id, "procedure": args.procedure,
+               "branch": args.branch, "facts": facts}
+    run = start_and_wait(request, timeout_s=args.timeout)
+    state = run.state
+    print(f"flow run {run.id}: {state.name if state else '?'} ({state.message if state else ''})")
+    if state is None or not state.is_completed():
+        return 1
+    report = fetch(args.branch, args.dossier_id, args.out)
+    if report is None:
+        print("no report in archive", file=sys.stderr)
+        return 1
+    print(json.dumps({k: report[k] for k in ("dossier_id", "status", "missing")},
+                     ensure_ascii=False))
+    print(f"bundle and report in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

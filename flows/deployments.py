@@ -1,0 +1,75 @@
+"""Deployments of the deployed system, created against the configured Prefect server.
+
+- work pool ``sohoa`` (type ``process``): ``prefect worker start --pool sohoa`` on
+  any machine with the project installed and the storage variables set adds
+  capacity; nothing else changes (deployments name the flow by module path, so
+  no code is shipped);
+- ``process-dossier/process-dossier``: the flow, parameter ``request`` (branch,
+  dossier id, procedure, facts: a form in the UI); at most ``max_in_flight``
+  runs at once (a deployment concurrency limit; more wait in
+  ``AwaitingConcurrencySlot``);
+- ``watch-intake/watch-intake``: the watcher as a flow, optionally on an interval.
+
+OCR is limited per worker machine by the global concurrency limit the flow
+creates on first use (see :func:`flows.tasks.ensure_ocr_limit`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+DEFAULT_POOL = "sohoa"
+DEFAULT_MAX_IN_FLIGHT = 2
+
+
+@dataclass(frozen=True)
+class Applied:
+    pool: str
+    deployments: dict[str, str]  # "flow/deployment" -> id
+
+
+def ensure_work_pool(name: str) -> None:
+    """Create the process work pool unless it exists."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(name)
+            return
+        except ObjectNotFound:
+            pass
+        template = ProcessWorker.get_default_base_job_template()
+        with contextlib.suppress(ObjectAlreadyExists):
+            client.create_work_pool(WorkPoolCreate(name=name, type="process",
+                                                   base_job_template=template))
+
+
+def apply_deployments(pool: str = DEFAULT_POOL, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+                      watch_every_s: float | None = None) -> Applied:
+    """Create or update the pool and both deployments; idempotent."""
+    from prefect.deployments.runner import EntrypointType
+
+    from flows.dossier import process_dossier
+    from flows.watcher import watch_intake
+
+    ensure_work_pool(pool)
+    process: Any = process_dossier.to_deployment(
+        name="process-dossier", work_pool_name=pool, entrypoint_type=EntrypointType.MODULE_PATH,
+        concurrency_limit=max_in_flight, tags=["sohoa"],
+        description="One dossier from intake to a signed bundle and report in archive.",
+    )
+    watch: Any = watch_intake.to_deployment(
+        name="watch-intake", work_pool_name=pool, entrypoint_type=EntrypointType.MODULE_PATH,
+        interval=timedelta(seconds=watch_every_s) if watch_every_s else None,
+        concurrency_limit=1, tags=["sohoa"],
+        description="Poll intake for sealed dossiers; one process-dossier run per version.",
+    )
+    ids = {"process-dossier/process-dossier": str(process.apply(work_pool_name=pool)),
+           "watch-intake/watch-intake": str(watch.apply(work_pool_name=pool))}
+    return Applied(pool=pool, deployments=ids)

@@ -1,0 +1,238 @@
+"""The trained page classifier and its versioned artifact.
+
+Runtime: ``TrainedClassifier`` implements the ``PageClassifier`` seam
+(``classify(page) -> PageLabel``) and also separates a whole page sequence
+into documents (``segment(pages)``), which ``pipeline.assemble`` prefers.
+Page-type probabilities are a linear model over the features of
+:mod:`pipeline.classify.features`, calibrated by a temperature fitted on
+held-back training dossiers.
+
+Artifact (a folder, default ``models/classifier/``):
+
+* ``weights-<sha12>.npz`` -- plain arrays only (loaded with
+  ``allow_pickle=False``: no code runs when a model is loaded);
+* ``manifest.json`` -- format version, catalog version, classes, feature
+  parameters, temperature, training parameters and figures, and the sha256
+  of the weights file.
+
+Saving writes the weights under a content-addressed name, then the manifest
+(each via a temporary file, fsync and rename), then removes stale weights:
+a reader sees the old model or the new one, never a mix. Loading checks the
+format version, the catalog's types and the sha256 and raises
+``ModelArtifactError`` with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.schemas import Catalog
+from pipeline.classify.features import FeatureExtractor, FeatureSpace, PageFeatures
+from pipeline.classify.group import DocumentGroup
+from pipeline.classify.layout import LayoutFeatures
+from pipeline.classify.separation import Segment, Separator, segment
+from pipeline.classify.titles import PageClassifier, PageText, TitleClassifier
+from pipeline.errors import ModelArtifactError
+from pipeline.types import Candidate, PageLabel
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "classifier"
+MAX_CANDIDATES = 3
+
+
+@dataclass(frozen=True)
+class ModelWeights:
+    """Everything a trained model is (arrays + parameters); see the module docstring."""
+
+    types: tuple[str, ...]
+    coef: np.ndarray  # (n_types, n_features) float32
+    intercept: np.ndarray  # (n_types,)
+    temperature: float
+    sep_weights: np.ndarray  # (N_SEP,)
+    space: FeatureSpace
+    catalog_version: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+
+
+def save_model(weights: ModelWeights, folder: Path) -> Path:
+    """Write the artifact atomically into ``folder``; returns the manifest path."""
+    import io
+
+    folder.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf,
+        coef=weights.coef.astype(np.float32),
+        intercept=weights.intercept.astype(np.float64),
+        sep_weights=weights.sep_weights.astype(np.float64),
+    )
+    data = buf.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    name = f"weights-{sha[:12]}.npz"
+    _write_atomic(folder / name, data)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "catalog_version": weights.catalog_version,
+        "types": list(weights.types),
+        "temperature": weights.temperature,
+        "space": {
+            "n_types": weights.space.n_types,
+            "text_bits": weights.space.text_bits,
+            "title_bits": weights.space.title_bits,
+        },
+        "weights": {"file": name, "sha256": sha, "bytes": len(data)},
+        "info": weights.info,
+    }
+    path = folder / MANIFEST
+    _write_atomic(path, (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode())
+    for old in folder.glob("weights-*.npz"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def load_model(folder: Path, catalog: Catalog) -> ModelWeights:
+    """Read and check an artifact; ``ModelArtifactError`` says what is wrong."""
+    path = folder / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        fmt = manifest["format"]
+        wfile = folder / manifest["weights"]["file"]
+        expected = manifest["weights"]["sha256"]
+        types = tuple(manifest["types"])
+        space = FeatureSpace(**manifest["space"])
+        temperature = float(manifest["temperature"])
+    except FileNotFoundError:
+        raise ModelArtifactError(f"no classifier model at {folder} ({MANIFEST} missing)") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelArtifactError(f"classifier manifest {path} is unreadable: {exc}") from None
+    if fmt != FORMAT_VERSION:
+        raise ModelArtifactError(
+            f"classifier model format {fmt} is not supported (this version reads "
+            f"{FORMAT_VERSION}); run `sohoa train`"
+        )
+    known = tuple(dt.id for dt in catalog.document_types)
+    if types != known:
+        raise ModelArtifactError(
+            "classifier model was trained for other document types than the catalog "
+            f"(catalog {catalog.version}, model {manifest.get('catalog_version')}); "
+            "run `sohoa train`"
+        )
+    if not wfile.is_file() or _sha256(wfile) != expected:
+        raise ModelArtifactError(
+            f"classifier weights {wfile.name} are missing or corrupt (sha256 mismatch)"
+        )
+    try:
+        with np.load(wfile, allow_pickle=False) as z:
+            coef, intercept, sep = z["coef"], z["intercept"], z["sep_weights"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelArtifactError(f"classifier weights {wfile.name} are unreadable: {exc}") from None
+    if coef.shape != (len(types), space.n_features()) or intercept.shape != (len(types),):
+        raise ModelArtifactError("classifier weights do not match its manifest (shapes)")
+    return ModelWeights(
+        types,
+        coef,
+        intercept,
+        temperature,
+        sep,
+        space,
+        str(manifest.get("catalog_version")),
+        dict(manifest.get("info") or {}),
+    )
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class TrainedClassifier:
+    """Trained page classifier + document separation (implements ``PageClassifier``)."""
+
+    def __init__(self, weights: ModelWeights, catalog: Catalog) -> None:
+        self.weights = weights
+        self.extractor = FeatureExtractor(catalog)
+        self.separator = Separator(weights.sep_weights, weights.types)
+        self._coef_t = np.ascontiguousarray(weights.coef.T, dtype=np.float64)
+
+    @classmethod
+    def load(cls, catalog: Catalog, folder: Path | None = None) -> TrainedClassifier:
+        return cls(load_model(folder or DEFAULT_DIR, catalog), catalog)
+
+    # --- probabilities ---------------------------------------------------------
+    def features(self, page: PageText, layout: LayoutFeatures | None = None) -> PageFeatures:
+        return self.extractor.extract(page.ocr, layout or page.layout)
+
+    def probabilities(self, feats: Sequence[PageFeatures]) -> np.ndarray:
+        """Calibrated type probabilities, one row per page (columns: ``weights.types``)."""
+        if not feats:
+            return np.zeros((0, len(self.weights.types)))
+        x = self.weights.space.matrix(feats)
+        z = np.asarray(x @ self._coef_t) + self.weights.intercept
+        return softmax(z / self.weights.temperature)
+
+    def _label(self, p: np.ndarray, start: bool) -> PageLabel:
+        order = np.argsort(-p)[:MAX_CANDIDATES]
+        cands = tuple(Candidate(self.weights.types[int(i)], round(float(p[i]), 4)) for i in order)
+        return PageLabel(cands[0].doc_type, cands[0].score, start, cands)
+
+    # --- PageClassifier --------------------------------------------------------
+    def classify(self, page: PageText) -> PageLabel:
+        f = self.features(page)
+        p = self.probabilities([f])[0]
+        start = max(f.titles, default=0.0) >= 0.75 or (f.page_number or (1, 0))[0] == 1
+        return self._label(p, start)
+
+    # --- sequences -------------------------------------------------------------
+    def segment(self, pages: Sequence[PageText]) -> tuple[tuple[PageLabel, ...], Segment]:
+        """Labels per page and the documents of a page sequence (bundle order)."""
+        feats = [self.features(p) for p in pages]
+        probs = self.probabilities(feats)
+        seg = segment(self.separator, feats, probs)
+        labels = tuple(self._label(p, s) for p, s in zip(probs, seg.starts, strict=True))
+        return labels, seg
+
+    def separate(
+        self, pages: Sequence[PageText]
+    ) -> tuple[tuple[PageLabel, ...], tuple[DocumentGroup, ...]]:
+        """``DocumentSeparator``: page labels and documents of a page sequence."""
+        labels, seg = self.segment(pages)
+        return labels, seg.groups
+
+
+def default_classifier(catalog: Catalog, folder: Path | None = None) -> PageClassifier:
+    """The shipped trained classifier; the title rules only when no artifact exists at all.
+
+    A present but corrupt or incompatible artifact is an error, never a silent fallback.
+    """
+    folder = folder or DEFAULT_DIR
+    if not (folder / MANIFEST).exists():
+        return TitleClassifier(catalog)
+    return TrainedClassifier.load(catalog, folder)

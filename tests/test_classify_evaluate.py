@@ -1,0 +1,61 @@
+"""The shipped classifier on a small held-out set read by the real page stage.
+
+Held-out = seeds, fonts (Noto Sans, Liberation Serif) and layout style never
+used in training; every page is degraded like a scan, cleaned and read by
+Tesseract. The full evaluation (more dossiers) is ``sohoa evaluate``; its
+figures are in the README.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+from models.catalog import load_catalog
+from pipeline.classify.evaluate import Evaluation, evaluate, format_report
+from pipeline.classify.trained import TrainedClassifier
+from pipeline.synth.corpus import write_heldout
+
+N_DOSSIERS = 6
+
+
+@pytest.fixture(scope="module")
+def heldout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("heldout")
+    write_heldout(folder, load_catalog(), N_DOSSIERS, seed=7)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def result(heldout: Path) -> Evaluation:
+    catalog = load_catalog()
+    return evaluate(heldout, TrainedClassifier.load(catalog), catalog, workers=2)
+
+
+def test_held_out_figures(result: Evaluation) -> None:
+    fig = result.figures()
+    assert fig["dossiers"] == N_DOSSIERS and fig["pages"] >= 30
+    assert fig["page_accuracy"] >= 0.95, format_report(result)
+    assert fig["separation_accuracy"] >= 0.95, format_report(result)
+    assert fig["missing_exact"] >= 5 / 6, format_report(result)
+    assert fig["wrong_not_reviewed"] == 0, format_report(result)
+
+
+def test_report_lists_classes_and_confusion(result: Evaluation) -> None:
+    text = format_report(result)
+    assert "page accuracy" in text and "confusion" in text and "missing list exact" in text
+    for c, m in result.figures()["per_class"].items():
+        assert 0.0 <= m["f1"] <= 1.0, c
+
+
+def test_evaluate_command_uses_the_cache(heldout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert list(heldout.glob("*/.cache/*.json"))  # readings from the fixture are reused
+    assert main(["evaluate", str(heldout), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"page_accuracy"' in out and '"missing_exact"' in out
+
+
+def test_evaluate_command_without_labels_is_an_error(tmp_path: Path) -> None:
+    assert main(["evaluate", str(tmp_path)]) == 2

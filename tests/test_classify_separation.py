@@ -1,0 +1,101 @@
+"""Document separation: boundaries from titles, page numbers and content continuity."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from models.catalog import load_catalog
+from pipeline.assemble import classify_pages
+from pipeline.classify import PageText
+from pipeline.classify.features import N_LAYOUT, PageFeatures
+from pipeline.classify.layout import layout_features
+from pipeline.classify.ocrsim import NoiseLevel, simulate_ocr
+from pipeline.classify.separation import N_SEP, Separator, segment
+from pipeline.classify.trained import TrainedClassifier
+from pipeline.synth import PageSpec, render_page
+
+TYPES = ("a", "b", "design_drawings")
+
+
+def feats(title: float, page_number: tuple[int, int] | None = None) -> PageFeatures:
+    return PageFeatures(
+        "", "", "", (title, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0,) * N_LAYOUT, page_number
+    )
+
+
+def title_rule() -> Separator:
+    """Starts exactly when a title is found (weight on 'title >= 0.75', negative bias)."""
+    w = np.zeros(N_SEP)
+    w[1], w[-1] = 10.0, -5.0
+    return Separator(w, TYPES)
+
+
+def test_first_page_starts_and_untitled_pages_continue() -> None:
+    probs = np.array([[0.9, 0.05, 0.05], [0.5, 0.4, 0.1], [0.1, 0.85, 0.05]])
+    seg = segment(title_rule(), [feats(0.0), feats(0.0), feats(0.9)], probs)
+    assert seg.starts == (True, False, True)
+    assert [g.page_indices for g in seg.groups] == [(0, 1), (2,)]
+    assert [g.doc_type for g in seg.groups] == ["a", "b"]
+    first = seg.groups[0]
+    # confidence is the weaker of the type probability and the boundary certainty
+    assert first.confidence <= 1.0 - seg.start_probs[1] + 1e-6
+    assert first.candidates[0].doc_type == "a" and len(first.candidates) == 3
+
+
+def test_document_type_weighs_the_first_page_most() -> None:
+    probs = np.array([[0.9, 0.1, 0.0], [0.35, 0.65, 0.0], [0.35, 0.65, 0.0]])
+    seg = segment(title_rule(), [feats(0.0)] * 3, probs)
+    assert len(seg.groups) == 1 and seg.groups[0].doc_type == "a"
+
+
+def _page(doc_type: str, seed: int, **kw: object) -> PageText:
+    spec = PageSpec(
+        doc_type=doc_type, typed=True, seed=seed, dpi=100, font="Liberation Serif", style=3, **kw
+    )  # type: ignore[arg-type]
+    page = render_page(spec)
+    lines = page.all_text.split("\n")
+    level = NoiseLevel(char=0.005, small=0.05, line_drop=0.0, junk_words=2, conf=90)
+    ocr = simulate_ocr(
+        lines,
+        page.line_boxes,
+        size=(page.image.shape[1], page.image.shape[0]),
+        dpi=100,
+        rng=random.Random(seed),
+        level=level,
+    )
+    return PageText(ocr=ocr, layout=layout_features(page.image, 100))
+
+
+def test_shipped_model_separates_a_realistic_sequence() -> None:
+    clf = TrainedClassifier.load(load_catalog())
+    pages = [
+        _page("lease_agreement", 501, page_number=(1, 3)),
+        _page("lease_agreement", 502, continuation=True, page_number=(2, 3)),
+        _page("lease_agreement", 503, continuation=True, page_number=(3, 3)),
+        _page("citizen_id", 504),
+        _page("citizen_id", 505),  # a second person's card: a new document
+        _page("design_drawings", 506),
+        _page("design_drawings", 507),  # the next sheet of the same drawing set
+        _page("land_certificate", 508, title_fade=0.0),
+    ]
+    labels, groups = classify_pages(pages, clf)
+    assert [(g.doc_type, g.page_indices) for g in groups] == [
+        ("lease_agreement", (0, 1, 2)),
+        ("citizen_id", (3,)),
+        ("citizen_id", (4,)),
+        ("design_drawings", (5, 6)),
+        ("land_certificate", (7,)),
+    ]
+    assert [lb.starts_document for lb in labels] == [
+        True,
+        False,
+        False,
+        True,
+        True,
+        True,
+        False,
+        True,
+    ]
+    assert all(g.confidence >= 0.6 for g in groups)

@@ -1,0 +1,242 @@
+"""The deployed system end to end: real SeaweedFS, a real Prefect server, a real process worker.
+
+One Prefect server (own PREFECT_HOME, free 127.0.0.1 port, no UI) and one
+worker for the whole module; dossiers of 1-2 synthetic pages. The watcher and
+the API client run in this process against that server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.stack import (
+    Stack,
+    free_port,
+    prefect_env,
+    start_prefect_server,
+    start_worker,
+    storage_env,
+)
+from flows.storage_io import StorageConfig, sha256_hex, upload_dossier
+from flows.watcher import Watcher
+from pipeline.storage import Storage
+from pipeline.synth.degrade import DegradeSpec
+from pipeline.synth.dossier import SynthFile, write_dossier
+from pipeline.synth.render import PageSpec
+from tests.s3server import S3Server
+
+RUN_TIMEOUT_S = 240.0
+FORM = ("birth_reg_form", "TỜ KHAI ĐĂNG KÝ KHAI SINH")
+PROOF = ("birth_certificate_medical", "GIẤY CHỨNG SINH")
+
+
+class System:
+    def __init__(self, env: dict[str, str], config: StorageConfig, storage: Storage) -> None:
+        self.env = env
+        self.config = config
+        self.storage = storage
+        self.api_url = env["PREFECT_API_URL"]
+
+    def settings(self) -> Any:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        return temporary_settings(updates={PREFECT_API_URL: self.api_url})
+
+    def watcher(self) -> Watcher:
+        return Watcher(self.config, self.storage)
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        return [o.key for o in self.storage.list(bucket, prefix)]
+
+
+def page(doc: tuple[str, str], seed: int) -> SynthFile:
+    spec = PageSpec(doc_type=doc[0], title=doc[1], seed=seed, body_paragraphs=1, fields=3)
+    return SynthFile(f"{seed:03d}.png", ((spec, DegradeSpec(seed=seed)),))
+
+
+def make_dossier(folder: Path, dossier_id: str, pages: list[SynthFile],
+                 **manifest: Any) -> Path:
+    write_dossier(folder, pages, manifest={"dossier_id": dossier_id, "branch": "cau-giay",
+                                           "procedure": "birth_registration", **manifest})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def system(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    base = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    env = {**prefect_env(os.environ, base / "prefect", port),
+           **storage_env(s3_server.endpoint, s3_server.access_key, s3_server.secret_key),
+           "SOHOA_STATE_DIR": str(base / "state"), "SOHOA_BUCKET_INTAKE": "e2e-intake",
+           "SOHOA_BUCKET_ARCHIVE": "e2e-archive", "SOHOA_BUCKET_QUARANTINE": "e2e-quarantine",
+           "PREFECT_LOGGING_LEVEL": "INFO", "PREFECT_UI_ENABLED": "false"}
+    env.pop("PREFECT_LOCAL_STORAGE_PATH", None)
+    config = StorageConfig.from_env(env)
+    storage = config.open()
+    for bucket in config.buckets():
+        storage.ensure_bucket(bucket)
+    stack = Stack()
+    try:
+        start_prefect_server(stack, env, port, base / "logs", ui=False)
+        sys_ = System(env, config, storage)
+        from flows.deployments import apply_deployments
+
+        with sys_.settings():
+            apply_deployments("sohoa-e2e", max_in_flight=4)
+        start_worker(stack, env, "sohoa-e2e", base / "logs")
+        yield sys_
+    finally:
+        stack.stop()
+
+
+def wait_final(system: System, run_id: str) -> Any:
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    with system.settings(), get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            run = client.read_flow_run(run_id)  # type: ignore[arg-type]
+            if run.state is not None and run.state.is_final():
+                return run
+            time.sleep(1)
+    raise AssertionError(f"flow run {run_id} did not finish in {RUN_TIMEOUT_S:.0f} s")
+
+
+def runs_named(system: System, name: str) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with system.settings(), get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])),
+            sort=FlowRunSort.ID_DESC, limit=50)
+
+
+@pytest.fixture(scope="module")
+def scanned(system: System, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Two dossiers uploaded by a scanner, seen by watchers (restarted, doubled), processed."""
+    base = tmp_path_factory.mktemp("scanner")
+    good = make_dossier(base / "good", "E2E-GOOD-1", [page(FORM, 11), page(PROOF, 12)])
+    bad = make_dossier(base / "bad", "E2E-BAD-1", [page(FORM, 21)])
+    (bad / "022.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated upload")
+    originals = {p.name: sha256_hex(p.read_bytes()) for p in good.iterdir()}
+    for folder in (good, bad):
+        upload_dossier(system.storage, system.config.intake, folder)
+
+    results: list[dict[str, str]] = []
+
+    def a_watcher() -> None:  # Prefect settings are per thread (context variables)
+        with system.settings():
+            results.append({s.dossier_id: s.flow_run_id for s in system.watcher().scan_once()})
+
+    twins = [threading.Thread(target=a_watcher) for _ in range(2)]  # two watchers, one moment
+    for t in twins:
+        t.start()
+    for t in twins:
+        t.join()
+    first = results[0]
+    with system.settings():  # a restarted watcher (nothing remembered)
+        restarted = {s.dossier_id: s.flow_run_id for s in system.watcher().scan_once()}
+    runs = {d: wait_final(system, r) for d, r in first.items()}
+    return {"first": first, "restarted": restarted, "twins": results, "runs": runs,
+            "originals": originals, "bad_jpg": (bad / "022.jpg").read_bytes()}
+
+
+def test_scanner_upload_ends_in_archive(system: System, scanned: dict[str, Any]) -> None:
+    run = scanned["runs"]["E2E-GOOD-1"]
+    assert run.state.type.value == "COMPLETED"
+    prefix = "cau-giay/E2E-GOOD-1/"
+    archived = system.keys(system.config.archive, prefix)
+    assert set(archived) == {prefix + k for k in ("bundle.pdf", "report.json")} | {
+        f"{prefix}originals/{name}" for name in scanned["originals"]}
+    for name, sha in scanned["originals"].items():  # untouched originals
+        assert sha256_hex(system.storage.get(system.config.archive,
+                                             f"{prefix}originals/{name}")) == sha
+    report = json.loads(system.storage.get(system.config.archive, prefix + "report.json"))
+    assert report["dossier_id"] == "E2E-GOOD-1" and report["branch"] == "cau-giay"
+    assert [p["source"] for p in report["pages"]] == ["011.png", "012.png"]
+    bundle = system.storage.get(system.config.archive, prefix + "bundle.pdf")
+    assert bundle.startswith(b"%PDF") and sha256_hex(bundle) == report["bundle"]["sha256"]
+    assert system.keys(system.config.intake, prefix) == []
+    assert run.name == "E2E-GOOD-1"
+    assert {"branch:cau-giay", "procedure:birth_registration"} <= set(run.tags)
+    # the run's final state is named after the dossier's status
+    expected = {"complete": "Completed", "needs_review": "NeedsReview",
+                "incomplete": "Incomplete"}[report["status"]]
+    assert run.state.name == expected
+
+
+def test_watchers_never_start_a_duplicate_run(system: System, scanned: dict[str, Any]) -> None:
+    first = scanned["first"]
+    assert set(first) == {"E2E-GOOD-1", "E2E-BAD-1"}
+    assert scanned["twins"] == [first, first]  # two watchers racing: the same runs
+    assert scanned["restarted"] == first  # a restarted watcher gets the same runs back
+    for dossier_id in first:
+        assert len(runs_named(system, dossier_id)) == 1
+
+
+def test_corrupt_upload_ends_in_quarantine(system: System, scanned: dict[str, Any]) -> None:
+    prefix = "cau-giay/E2E-BAD-1/"
+    q = system.config.quarantine
+    assert set(system.keys(q, prefix)) == {prefix + "022.jpg", prefix + "reason.json"}
+    assert system.storage.get(q, prefix + "022.jpg") == scanned["bad_jpg"]
+    reason = json.loads(system.storage.get(q, prefix + "reason.json"))
+    assert [f["source"] for f in reason["files"]] == ["022.jpg"]
+    assert reason["files"][0]["reasons"][0]["error"]
+    report = json.loads(system.storage.get(system.config.archive, prefix + "report.json"))
+    assert [p["source"] for p in report["pages"]] == ["021.png", "022.jpg"]
+    assert report["pages"][1]["error"] and report["pages"][1]["bundle_page"] is None
+    assert system.keys(system.config.intake, prefix) == []
+
+
+def test_bad_manifest_is_quarantined_without_a_run(system: System, tmp_path: Path) -> None:
+    folder = make_dossier(tmp_path / "d", "E2E-NOPROC-1", [])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["procedure"] = "no_such_procedure"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "001.png").write_bytes(b"\x89PNG not really")
+    prefix = upload_dossier(system.storage, system.config.intake, folder)
+    with system.settings():
+        assert system.watcher().scan_once() == []
+    q = system.config.quarantine
+    assert set(system.keys(q, prefix)) == {prefix + n for n in
+                                            ("001.png", "manifest.json", "reason.json")}
+    reason = json.loads(system.storage.get(q, prefix + "reason.json"))
+    assert "no_such_procedure" in reason["reason"]
+    assert system.keys(system.config.intake, prefix) == []
+    assert runs_named(system, "E2E-NOPROC-1") == []
+
+
+def test_api_client_starts_a_run_by_deployment_name(system: System, tmp_path: Path) -> None:
+    from examples.dossier_system_client import fetch, start_and_wait
+
+    folder = tmp_path / "pages"
+    write_dossier(folder, [page(FORM, 31)])
+    for p in folder.iterdir():  # pages only: the dossier system, not a manifest, starts it
+        system.storage.put_file(system.config.intake, f"phu-ly/E2E-API-1/{p.name}", p)
+    request = {"dossier_id": "E2E-API-1", "procedure": "birth_registration",
+               "branch": "phu-ly", "facts": {"by_representative": True}}
+    with system.settings():
+        run = start_and_wait(request, timeout_s=RUN_TIMEOUT_S)
+    assert run.state is not None and run.state.is_completed(), run.state
+    assert run.state.name == "Incomplete"  # no birth proof, no authorization
+    mp = pytest.MonkeyPatch()
+    for key in ("SOHOA_S3_ENDPOINT", "SOHOA_S3_ACCESS_KEY", "SOHOA_S3_SECRET_KEY",
+                "SOHOA_BUCKET_ARCHIVE"):
+        mp.setenv(key, system.env[key])
+    try:
+        report = fetch("phu-ly", "E2E-API-1", tmp_path / "out")
+    finally:
+        mp.undo()
+    assert report is not None and report["status"] == "incomplete"
+    assert set(report["missing"]) == {"birth_proof", "authorization"}
+    assert (tmp_path / "out" / "bundle.pdf").read_bytes().startswith(b"%PDF")
