@@ -21,7 +21,6 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from prefect.tasks import exponential_backoff
 
 from flows.params import DossierRequest, PageJob
 from flows.storage_io import (
@@ -37,7 +36,7 @@ from flows.storage_io import (
     read_intake,
     storage_from_env,
 )
-from flows.tasks import inventory_objects, retry_if_retryable
+from flows.tasks import STORAGE_RETRY_DELAYS_S, inventory_objects, retry_if_retryable
 from models.schemas import parse_manifest
 from pipeline.assemble import Plan
 from pipeline.errors import InputError, SohoaError
@@ -47,8 +46,8 @@ from pipeline.types import PageRef
 WEBHOOK_TIMEOUT_S = 10.0
 
 
-@task(name="read-intake", cache_policy=NO_CACHE, retries=3,
-      retry_delay_seconds=exponential_backoff(backoff_factor=2),
+@task(name="read-intake", cache_policy=NO_CACHE, retries=len(STORAGE_RETRY_DELAYS_S),
+      retry_delay_seconds=STORAGE_RETRY_DELAYS_S,
       retry_condition_fn=retry_if_retryable)
 def read_intake_task(branch: str, dossier_id: str) -> IntakeDossier:
     config, storage = storage_from_env()
@@ -88,8 +87,8 @@ def bad_inputs(plan: Plan) -> dict[str, list[dict[str, Any]]]:
     return bad
 
 
-@task(name="deliver-to-archive", cache_policy=NO_CACHE, retries=4,
-      retry_delay_seconds=exponential_backoff(backoff_factor=2),
+@task(name="deliver-to-archive", cache_policy=NO_CACHE, retries=len(STORAGE_RETRY_DELAYS_S),
+      retry_delay_seconds=STORAGE_RETRY_DELAYS_S,
       retry_condition_fn=retry_if_retryable)
 def deliver_to_archive(request: DossierRequest, intake: IntakeDossier, bundle: bytes | None,
                        report: dict[str, Any], bad: dict[str, list[dict[str, Any]]]

@@ -35,6 +35,7 @@ from models.schemas import Report
 from pipeline.assemble import Plan, archive_metadata, bookmarks, plan_dossier
 from pipeline.classify.trained import default_classifier
 from pipeline.duplicates import flag_duplicates
+from pipeline.fileio import write_atomic
 from pipeline.ocr.tesseract import OcrConfig
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig
@@ -161,17 +162,6 @@ def assemble_bundle(plan: Plan, *, marks_from: Any, meta: Any, created: datetime
         pages.append(BundlePage(image=image, words=o.ocr.words,
                                 ocr_width=o.ocr.width, ocr_height=o.ocr.height))
     return build_bundle(pages, outline=bookmarks(plan, marks_from), meta=meta, created=created)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Readers see the old file or the whole new one, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
 
 
 def reason_file_name(source: str) -> str:

@@ -16,10 +16,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
-from flows.params import PageJob, file_sha256
+from flows.params import PageJob
 from flows.settings import Settings
 from flows.storage_io import keep_object, read_object_cached, sha256_hex, storage_from_env
 from pipeline.errors import SohoaError, is_retryable
+from pipeline.fileio import file_sha256
 from pipeline.imaging.ingest import count_pages, load_page, sniff_format
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, process_page
@@ -27,6 +28,9 @@ from pipeline.types import PageRef
 
 # Bump when a change to the page stage must invalidate cached page results.
 PAGE_STAGE_VERSION = "2"
+# Waits between attempts of a task that talks to storage: 52 s in all, so an S3
+# server unreachable for 30 s is ridden out (tests/test_faults_storage.py).
+STORAGE_RETRY_DELAYS_S: list[float] = [2, 5, 10, 15, 20]
 
 
 def retry_if_retryable(task: Any, task_run: Any, state: Any) -> bool:
@@ -89,8 +93,8 @@ def inventory(files: tuple[str, ...]) -> tuple[list[PageJob], list[PageOutcome]]
     return jobs, failures
 
 
-@task(name="inventory-objects", cache_policy=NO_CACHE, retries=3,
-      retry_delay_seconds=[1, 5, 20], retry_condition_fn=retry_if_retryable)
+@task(name="inventory-objects", cache_policy=NO_CACHE, retries=len(STORAGE_RETRY_DELAYS_S),
+      retry_delay_seconds=STORAGE_RETRY_DELAYS_S, retry_condition_fn=retry_if_retryable)
 def inventory_objects(
     bucket: str, prefix: str, names: tuple[str, ...], work_dir: str
 ) -> tuple[list[PageJob], list[PageOutcome]]:

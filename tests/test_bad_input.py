@@ -405,8 +405,9 @@ def test_file_order_and_names_without_manifest_are_nfc(tmp_path: Path) -> None:
 def test_page_results_carry_references_not_pixels(tmp_path: Path) -> None:
     """The bound behind the 500-page figure (bench/bench_memory.py): a page task hands
     the flow small values and a path to the encoded page image, never pixels."""
-    from flows.params import PageJob, file_sha256
+    from flows.params import PageJob
     from flows.tasks import process_page_task
+    from pipeline.fileio import file_sha256
     from pipeline.page import PageConfig
 
     src = tmp_path / "001.png"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from pipeline.classify.layout import LayoutFeatures
 from pipeline.classify.separation import Segment, Separator, segment
 from pipeline.classify.titles import PageClassifier, PageText, TitleClassifier
 from pipeline.errors import ModelArtifactError
+from pipeline.fileio import file_sha256, write_atomic
 from pipeline.types import Candidate, PageLabel
 
 FORMAT_VERSION = 1
@@ -63,23 +63,6 @@ class ModelWeights:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
-
-
 def save_model(weights: ModelWeights, folder: Path) -> Path:
     """Write the artifact atomically into ``folder``; returns the manifest path."""
     import io
@@ -95,7 +78,7 @@ def save_model(weights: ModelWeights, folder: Path) -> Path:
     data = buf.getvalue()
     sha = hashlib.sha256(data).hexdigest()
     name = f"weights-{sha[:12]}.npz"
-    _write_atomic(folder / name, data)
+    write_atomic(folder / name, data)
     manifest = {
         "format": FORMAT_VERSION,
         "catalog_version": weights.catalog_version,
@@ -110,7 +93,7 @@ def save_model(weights: ModelWeights, folder: Path) -> Path:
         "info": weights.info,
     }
     path = folder / MANIFEST
-    _write_atomic(path, (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode())
+    write_atomic(path, (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode())
     for old in folder.glob("weights-*.npz"):
         if old.name != name:
             old.unlink(missing_ok=True)
@@ -144,7 +127,7 @@ def load_model(folder: Path, catalog: Catalog) -> ModelWeights:
             f"(catalog {catalog.version}, model {manifest.get('catalog_version')}); "
             "run `sohoa train`"
         )
-    if not wfile.is_file() or _sha256(wfile) != expected:
+    if not wfile.is_file() or file_sha256(wfile) != expected:
         raise ModelArtifactError(
             f"classifier weights {wfile.name} are missing or corrupt (sha256 mismatch)"
         )
