@@ -609,19 +609,7 @@ def render_typed(spec: PageSpec) -> SynthPage:
     else:
         body = _text_page(lay, rng, spec, profile, title, layout)
     _page_number(lay, rng, spec)
-    w, h = lay.img.size
     image = np.asarray(lay.img, dtype=np.uint8).copy()
     if layout == "card":  # photocopy: a grey cast
         image = (image.astype(np.float32) * rng.uniform(0.9, 0.97)).astype(np.uint8)
-    return r.SynthPage(
-        image=image,
-        dpi=spec.dpi,
-        title=title,
-        body_text="\n".join(body),
-        all_text="\n".join(lay.texts),
-        doc_type=spec.doc_type,
-        font=family,
-        margins_px=(lay.left, lay.top, w - lay.right, h - lay.bottom),
-        line_boxes=tuple(lay.boxes),
-        body_box=None,
-    )
+    return r.finish_page(lay, spec, title=title, body=body, family=family, image=image)

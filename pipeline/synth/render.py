@@ -446,9 +446,17 @@ def render_page(spec: PageSpec) -> SynthPage:
         if footer:
             lay.y = lay.bottom - lay.line_height(font)
             lay.put("Trang 2/2", font, lay.left, lay.right, "center")
+    return finish_page(lay, spec, title=title, body=body, family=family, body_box=body_box)
+
+
+def finish_page(
+    lay: _Layout, spec: PageSpec, *, title: str | None, body: list[str], family: str,
+    image: np.ndarray | None = None, body_box: tuple[int, int, int, int] | None = None,
+) -> SynthPage:
+    """The rendered page with its ground truth (``image`` defaults to the canvas)."""
     w, h = lay.img.size
     return SynthPage(
-        image=np.asarray(lay.img, dtype=np.uint8).copy(),
+        image=np.asarray(lay.img, dtype=np.uint8).copy() if image is None else image,
         dpi=spec.dpi,
         title=title,
         body_text="\n".join(body),
