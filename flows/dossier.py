@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -158,7 +159,7 @@ def assemble_bundle(plan: Plan, *, marks_from: Any, meta: Any, created: datetime
     pages = []
     for o in plan.bundle_outcomes:
         assert o.image is not None and o.image_ref is not None and o.ocr is not None
-        image = type(o.image)(**{**o.image.__dict__, "data": Path(o.image_ref).read_bytes()})
+        image = replace(o.image, data=Path(o.image_ref).read_bytes())
         pages.append(BundlePage(image=image, words=o.ocr.words,
                                 ocr_width=o.ocr.width, ocr_height=o.ocr.height))
     return build_bundle(pages, outline=bookmarks(plan, marks_from), meta=meta, created=created)
@@ -177,20 +178,22 @@ def reason_file_name(source: str) -> str:
 
 def quarantine(plan: Plan, files: tuple[str, ...], out: Path) -> None:
     """Keep each unreadable original untouched, with why, under out/quarantine/."""
-    seen: set[str] = set()
+    reasons: dict[str, list[dict[str, Any]]] = {}
     for o in plan.outcomes:
-        if o.error is None or o.ref.source in seen:
-            continue
-        seen.add(o.ref.source)
-        src = next((Path(p) for p in files if source_name(p) == o.ref.source), None)
-        qdir = out / "quarantine"
-        qdir.mkdir(parents=True, exist_ok=True)
+        if o.error is not None:
+            reasons.setdefault(o.ref.source, []).append(
+                {"source_page": o.ref.source_page, "error": o.error})
+    if not reasons:
+        return
+    qdir = out / "quarantine"
+    qdir.mkdir(parents=True, exist_ok=True)
+    paths = {source_name(p): Path(p) for p in files}
+    for source, entries in reasons.items():
+        src = paths.get(source)
         if src is not None and src.exists():
-            shutil.copy2(src, qdir / o.ref.source)
-        reasons = [{"source_page": x.ref.source_page, "error": x.error}
-                   for x in plan.outcomes if x.ref.source == o.ref.source and x.error]
-        write_atomic(qdir / reason_file_name(o.ref.source),
-                     json.dumps({"source": o.ref.source, "reasons": reasons},
+            shutil.copy2(src, qdir / source)
+        write_atomic(qdir / reason_file_name(source),
+                     json.dumps({"source": source, "reasons": entries},
                                 ensure_ascii=False, indent=2).encode())
 
 
