@@ -32,7 +32,9 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="evaluate the rule-based title classifier instead",
     )
-    e.add_argument("--workers", type=int, default=2, help="pages read in parallel")
+    e.add_argument(
+        "--workers", type=int, default=2, help="dossiers written and pages read in parallel"
+    )
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -46,7 +48,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     if args.generate:
         args.folder.mkdir(parents=True, exist_ok=True)
-        write_heldout(args.folder, catalog, args.generate, seed=args.seed)
+        write_heldout(args.folder, catalog, args.generate, seed=args.seed, workers=args.workers)
     if not labelled_dossiers(args.folder):
         print(f"sohoa: no labelled dossiers (*/labels.json) in {args.folder}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "models" / "classifier"
-DEFAULT_DOSSIERS = 500
+DEFAULT_DOSSIERS = 600
 
 
 def add_train(sub: argparse._SubParsersAction) -> None:

@@ -8,15 +8,19 @@ figures are in the README.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from flows.cli import main
 from models.catalog import load_catalog
-from pipeline.classify.evaluate import Evaluation, evaluate, format_report
+from pipeline.classify.evaluate import Evaluation, evaluate, evaluate_dossier, format_report
+from pipeline.classify.titles import PageText
 from pipeline.classify.trained import TrainedClassifier
+from pipeline.outcome import PageOutcome
 from pipeline.synth.corpus import write_heldout
+from pipeline.types import Candidate, OcrResult, PageLabel, PageRef, Word
 
 N_DOSSIERS = 6
 
@@ -59,3 +63,34 @@ def test_evaluate_command_uses_the_cache(heldout: Path, capsys: pytest.CaptureFi
 
 def test_evaluate_command_without_labels_is_an_error(tmp_path: Path) -> None:
     assert main(["evaluate", str(tmp_path)]) == 2
+
+
+class _Unsure:
+    """A classifier that reads every page as a doubtful marital-status form."""
+
+    def classify(self, page: PageText) -> PageLabel:
+        cands = (Candidate("marital_status_form", 0.45), Candidate("birth_reg_form", 0.3))
+        return PageLabel("marital_status_form", 0.45, True, cands)
+
+
+def test_missing_list_is_what_the_report_says(tmp_path: Path) -> None:
+    """A requirement in doubt (an unsure page might be it) is not counted as missing."""
+    folder = tmp_path / "SYN-1"
+    folder.mkdir()
+    labels = {
+        "dossier_id": "SYN-1",
+        "procedure": "birth_registration",
+        "facts": {"by_representative": True},
+        "missing": ["birth_proof", "authorization"],
+        "pages": [{"doc_type": "birth_reg_form", "starts": True, "document": 0}],
+    }
+    (folder / "labels.json").write_text(json.dumps(labels), encoding="utf-8")
+    ocr = OcrResult((Word("TỜ", 10, 10, 40, 20, 90.0),), 1000, 1400, 300, 90.0)
+    page = PageOutcome(ref=PageRef("001.png", 1), blank=False, ocr=ocr, image_ref="x")
+    catalog = load_catalog()
+    result = evaluate_dossier(folder, [page], _Unsure(), catalog, review_threshold=0.6)
+    assert result.status == "incomplete"  # birth_proof is provably missing
+    assert set(result.missing_pred) == {"birth_proof", "authorization"}  # "form" is in doubt
+    ev = Evaluation([result])
+    assert ev.figures()["missing_exact"] == 1.0
+    assert ev.figures()["page_accuracy"] == 0.0  # the page itself was still read wrong

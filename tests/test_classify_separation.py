@@ -12,7 +12,7 @@ from pipeline.classify import PageText
 from pipeline.classify.features import N_LAYOUT, PageFeatures
 from pipeline.classify.layout import layout_features
 from pipeline.classify.ocrsim import NoiseLevel, simulate_ocr
-from pipeline.classify.separation import N_SEP, Separator, segment
+from pipeline.classify.separation import BARE, BIAS, N_SEP, Separator, _sep_row, segment
 from pipeline.classify.trained import TrainedClassifier
 from pipeline.synth import PageSpec, render_page
 
@@ -28,7 +28,7 @@ def feats(title: float, page_number: tuple[int, int] | None = None) -> PageFeatu
 def title_rule() -> Separator:
     """Starts exactly when a title is found (weight on 'title >= 0.75', negative bias)."""
     w = np.zeros(N_SEP)
-    w[1], w[-1] = 10.0, -5.0
+    w[1], w[BIAS] = 10.0, -5.0
     return Separator(w, TYPES)
 
 
@@ -42,6 +42,18 @@ def test_first_page_starts_and_untitled_pages_continue() -> None:
     # confidence is the weaker of the type probability and the boundary certainty
     assert first.confidence <= 1.0 - seg.start_probs[1] + 1e-6
     assert first.candidates[0].doc_type == "a" and len(first.candidates) == 3
+
+
+def test_bare_page_feature() -> None:
+    """No title, motto or agency header: bare, unless the page reads as a drawing sheet."""
+    open_p = np.array([0.9, 0.05, 0.05])
+    row = _sep_row(feats(0.0), np.array([0.8, 0.1, 0.1]), open_p, 0, (2,))
+    assert row[BARE] == 1.0 and row[BIAS] == 1.0
+    assert _sep_row(feats(0.9), np.array([0.8, 0.1, 0.1]), open_p, 0, (2,))[BARE] == 0.0
+    assert _sep_row(feats(0.0), np.array([0.1, 0.1, 0.8]), open_p, 0, (2,))[BARE] == 0.0
+    shape = (0.0,) * 5 + (1.0,) + (0.0,) * (N_LAYOUT - 6)  # shape[5]: national motto
+    motto = PageFeatures("", "", "", (0.0,) * 3, (0.0,) * 3, shape, None)
+    assert _sep_row(motto, np.array([0.8, 0.1, 0.1]), open_p, 0, (2,))[BARE] == 0.0
 
 
 def test_document_type_weighs_the_first_page_most() -> None:

@@ -99,6 +99,31 @@ def test_incompatible_manifest_is_a_clear_error(
     assert isinstance(info.value, CatalogError) and not info.value.retryable
 
 
+def test_a_model_without_word_ngrams_still_loads(tmp_path: Path) -> None:
+    """Artifacts written before the word n-gram block (no ``word_bits``) and the
+    bare-page separator feature (16 separator weights) load and work as they did."""
+    cfg = TINY.model_copy(update={"word_bits": 0, "dossiers": 4})
+    save_model(train(load_catalog(), cfg), tmp_path)
+    weights = load_model(tmp_path, load_catalog())
+    old = type(weights)(**{**weights.__dict__, "sep_weights": weights.sep_weights[:16]})
+    save_model(old, tmp_path)  # as written before the bare-page separator feature
+    manifest = _manifest(tmp_path)
+    assert manifest["space"].pop("word_bits") == 0
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    clf = TrainedClassifier.load(load_catalog(), tmp_path)
+    assert clf.weights.space.word_bits == 0
+    assert clf.weights.coef.shape[1] == clf.weights.space.n_features()
+    assert clf.weights.sep_weights[-1] == 0.0
+    page = _read(PageSpec(doc_type="birth_certificate", seed=5, dpi=100))
+    assert clf.classify(page).doc_type in clf.weights.types
+    labels, groups = clf.separate([page, page])
+    assert len(labels) == 2 and groups
+
+
+def test_shipped_model_reads_word_ngrams() -> None:
+    assert TrainedClassifier.load(load_catalog()).weights.space.word_bits > 0
+
+
 def test_without_an_artifact_the_title_rules_are_used(tmp_path: Path) -> None:
     clf = default_classifier(load_catalog(), tmp_path)
     assert isinstance(clf, TitleClassifier)

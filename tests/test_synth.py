@@ -206,3 +206,24 @@ def test_moderate_parameters():
         assert s.rotation in (0, 180)
     upside_down = sum(s.rotation == 180 for s in specs)
     assert 4 <= upside_down <= 16
+
+
+def test_heldout_set_is_the_same_whatever_the_number_of_workers(tmp_path):
+    from models.catalog import load_catalog
+    from pipeline.synth.corpus import heldout_config, write_heldout
+
+    cfg = heldout_config().model_copy(update={"dpi": 100})
+    one = write_heldout(tmp_path / "one", load_catalog(), 3, seed=5, cfg=cfg)
+    two = write_heldout(tmp_path / "two", load_catalog(), 3, seed=5, cfg=cfg, workers=2)
+    assert [p.name for p in one] == [p.name for p in two]
+    for a, b in zip(one, two, strict=True):
+        files = sorted(f.name for f in a.iterdir())
+        assert files == sorted(f.name for f in b.iterdir()) and "labels.json" in files
+        for name in files:  # PDF files carry the time they were written
+            assert _undated(a / name) == _undated(b / name), (a.name, name)
+
+
+def _undated(path):
+    import re
+
+    return re.sub(rb"\(D:\d{14}Z\)", b"()", path.read_bytes())

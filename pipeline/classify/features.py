@@ -141,17 +141,34 @@ class FeatureSpace:
     n_types: int
     text_bits: int = 14
     title_bits: int = 13
+    word_bits: int = 0  # folded word 1-2-grams (0: no such block, as in format-1 models)
 
     def n_features(self) -> int:
-        return 2 * 2**self.text_bits + 2**self.title_bits + 2 * self.n_types + N_LAYOUT + 4
-
-    def _vectorizers(self) -> tuple[HashingVectorizer, HashingVectorizer, HashingVectorizer]:
-        kw = {"analyzer": "char_wb", "alternate_sign": False, "norm": "l2", "lowercase": False}
+        words = 2**self.word_bits if self.word_bits else 0
         return (
+            2 * 2**self.text_bits + 2**self.title_bits + words + 2 * self.n_types + N_LAYOUT + 4
+        )
+
+    def _vectorizers(self) -> tuple[HashingVectorizer, ...]:
+        kw = {"analyzer": "char_wb", "alternate_sign": False, "norm": "l2", "lowercase": False}
+        out = [
             HashingVectorizer(ngram_range=(2, 4), n_features=2**self.text_bits, **kw),
             HashingVectorizer(ngram_range=(3, 5), n_features=2**self.text_bits, **kw),
             HashingVectorizer(ngram_range=(2, 5), n_features=2**self.title_bits, **kw),
-        )
+        ]
+        if self.word_bits:
+            out.append(
+                HashingVectorizer(
+                    analyzer="word",
+                    ngram_range=(1, 2),
+                    n_features=2**self.word_bits,
+                    alternate_sign=False,
+                    norm="l2",
+                    lowercase=False,
+                    token_pattern=r"(?u)\b[a-z]{2,}\b",
+                )
+            )
+        return tuple(out)
 
     def dense(self, feats: Sequence[PageFeatures]) -> np.ndarray:
         rows = []
@@ -167,11 +184,12 @@ class FeatureSpace:
         return np.asarray(rows, dtype=np.float64).reshape(len(feats), -1)
 
     def matrix(self, feats: Sequence[PageFeatures], *, dense_weight: float = 1.0) -> sp.csr_matrix:
-        v_nfc, v_fold, v_title = self._vectorizers()
+        v_nfc, v_fold, v_title, *v_words = self._vectorizers()
         blocks = [
             v_nfc.transform([f.text_nfc for f in feats]),
             v_fold.transform([f.text_folded for f in feats]),
             v_title.transform([f.title_zone for f in feats]) * 1.5,
+            *(v.transform([f.text_folded for f in feats]) for v in v_words),
             sp.csr_matrix(self.dense(feats) * dense_weight),
         ]
         return sp.hstack(blocks, format="csr")

@@ -3,11 +3,11 @@
 Reading thousands of generated pages with Tesseract takes hours on two cores;
 instead, training pages are rendered at low resolution and their known text
 lines (with boxes) are turned into an :class:`~pipeline.types.OcrResult`
-through this noise model. Its rates were set against real Tesseract readings
-of degraded, cleaned 300-dpi synthetic pages (``sohoa evaluate --calibrate``
-prints both): body text is read almost perfectly (CER well under 1%), small
-card text (< 8 pt) and faint titles much worse, seals and signatures add a few
-junk "words", and now and then a line is lost or two are merged.
+through this noise model. Its rates were set by hand against real Tesseract
+readings of 56 degraded, cleaned 300-dpi synthetic pages: body text is read
+almost perfectly (CER well under 1%), small card text (< 8 pt) and faint
+titles much worse, seals and signatures add a few junk "words", and now and
+then a line is lost or two are merged.
 """
 
 from __future__ import annotations

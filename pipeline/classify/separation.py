@@ -29,7 +29,9 @@ from pipeline.types import Candidate
 
 CONT_WEIGHT = 0.35
 MAX_CANDIDATES = 3
-N_SEP = 16
+N_SEP = 17
+BIAS = 15  # index of the constant feature in ``_sep_row``
+BARE = 16  # index of the bare-page feature
 DRAWING_TYPES = ("design_drawings",)
 
 
@@ -67,6 +69,9 @@ def _sep_row(
         f.shape[0],
         float(np.max(p)),
         1.0,
+        # a bare page (no title, motto or agency header; not a drawing sheet, whose
+        # title sits in a small title block) mostly continues a document
+        float(title_max < 0.5 and not f.shape[5] and not f.shape[6]) * (1 - draw),
     ]
 
 

@@ -37,7 +37,7 @@ from models.schemas import Catalog
 from pipeline.classify.features import FeatureExtractor, FeatureSpace, PageFeatures
 from pipeline.classify.group import DocumentGroup
 from pipeline.classify.layout import LayoutFeatures
-from pipeline.classify.separation import Segment, Separator, segment
+from pipeline.classify.separation import N_SEP, Segment, Separator, segment
 from pipeline.classify.titles import PageClassifier, PageText, TitleClassifier
 from pipeline.errors import ModelArtifactError
 from pipeline.fileio import file_sha256, write_atomic
@@ -47,6 +47,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "classifier"
 MAX_CANDIDATES = 3
+N_SEP_V1 = 16  # separator features of the first format-1 models
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ def save_model(weights: ModelWeights, folder: Path) -> Path:
             "n_types": weights.space.n_types,
             "text_bits": weights.space.text_bits,
             "title_bits": weights.space.title_bits,
+            "word_bits": weights.space.word_bits,
         },
         "weights": {"file": name, "sha256": sha, "bytes": len(data)},
         "info": weights.info,
@@ -138,6 +140,10 @@ def load_model(folder: Path, catalog: Catalog) -> ModelWeights:
         raise ModelArtifactError(f"classifier weights {wfile.name} are unreadable: {exc}") from None
     if coef.shape != (len(types), space.n_features()) or intercept.shape != (len(types),):
         raise ModelArtifactError("classifier weights do not match its manifest (shapes)")
+    if sep.ndim != 1 or not N_SEP_V1 <= len(sep) <= N_SEP:
+        raise ModelArtifactError("classifier separator weights have the wrong shape")
+    # Models written before the bare-page feature: weight 0 for it, decisions unchanged.
+    sep = np.pad(sep, (0, N_SEP - len(sep)))
     return ModelWeights(
         types,
         coef,

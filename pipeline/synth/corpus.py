@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,10 +224,29 @@ def heldout_config() -> CorpusConfig:
     return CorpusConfig(fonts=HELDOUT_FONTS, styles=HELDOUT_STYLES)
 
 
+def _write_one(args: tuple[Path, Catalog, int, CorpusConfig]) -> Path:
+    folder, catalog, dossier_seed, cfg = args
+    return write_labelled(folder, sample_dossier(catalog, dossier_seed, cfg))
+
+
 def write_heldout(
-    folder: Path, catalog: Catalog, n: int, *, seed: int = 0, cfg: CorpusConfig | None = None
+    folder: Path,
+    catalog: Catalog,
+    n: int,
+    *,
+    seed: int = 0,
+    cfg: CorpusConfig | None = None,
+    workers: int = 1,
 ) -> list[Path]:
-    """``n`` labelled dossiers with the held-out fonts, styles and seeds."""
+    """``n`` labelled dossiers with the held-out fonts, styles and seeds.
+
+    Each dossier is a pure function of its seed, so ``workers`` processes write
+    the same files as one.
+    """
     cfg = cfg or heldout_config()
     base = HELDOUT_SEED_BASE + seed * 10_000
-    return [write_labelled(folder, sample_dossier(catalog, base + i, cfg)) for i in range(n)]
+    jobs = [(folder, catalog, base + i, cfg) for i in range(n)]
+    if workers <= 1:
+        return [_write_one(j) for j in jobs]
+    with ProcessPoolExecutor(workers) as ex:
+        return list(ex.map(_write_one, jobs))
