@@ -15,7 +15,13 @@ import pytest
 
 from flows.cli import main
 from models.catalog import load_catalog
-from pipeline.classify.evaluate import Evaluation, evaluate, evaluate_dossier, format_report
+from pipeline.classify.evaluate import (
+    Evaluation,
+    calibration,
+    evaluate,
+    evaluate_dossier,
+    format_report,
+)
 from pipeline.classify.titles import PageText
 from pipeline.classify.trained import TrainedClassifier
 from pipeline.outcome import PageOutcome
@@ -50,6 +56,11 @@ def test_held_out_figures(result: Evaluation) -> None:
 def test_report_lists_classes_and_confusion(result: Evaluation) -> None:
     text = format_report(result)
     assert "page accuracy" in text and "confusion" in text and "missing list exact" in text
+    assert "document confidence vs accuracy" in text
+    cal = result.figures()["calibration"]
+    n_docs = sum(len(d.documents) for d in result.dossiers)
+    assert n_docs and sum(b["documents"] for b in cal["bins"]) == n_docs
+    assert 0.0 <= cal["ece"] <= 0.1  # confidences mean what they say on real readings
     for c, m in result.figures()["per_class"].items():
         assert 0.0 <= m["f1"] <= 1.0, c
 
@@ -94,3 +105,15 @@ def test_missing_list_is_what_the_report_says(tmp_path: Path) -> None:
     ev = Evaluation([result])
     assert ev.figures()["missing_exact"] == 1.0
     assert ev.figures()["page_accuracy"] == 0.0  # the page itself was still read wrong
+
+
+def test_calibration_bins_and_error() -> None:
+    docs = [(0.5, False), (0.55, True), (0.7, True), (0.995, True), (1.0, True), (1.0, False)]
+    cal = calibration(docs)
+    assert [(b["from"], b["documents"]) for b in cal["bins"]] == [(0.0, 2), (0.6, 1), (0.99, 3)]
+    low, mid, top = cal["bins"]
+    assert low["accuracy"] == 0.5 and low["mean_confidence"] == 0.525
+    assert top["accuracy"] == round(2 / 3, 4)
+    gap = 2 * 0.025 + 1 * 0.3 + 3 * abs(2 / 3 - 0.9983333)
+    assert cal["ece"] == round(gap / 6, 4)
+    assert calibration([]) == {"bins": [], "ece": 0.0}

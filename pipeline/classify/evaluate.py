@@ -10,7 +10,8 @@ content and page configuration), so evaluating another model is fast.
 Figures: page accuracy (a page's type is its document's type; blank pages
 must come out blank), per-class precision / recall / F1 and the confusion
 matrix, separation accuracy (each page's starts/continues decision) and the
-share of documents recovered exactly, the share of dossiers whose ``missing``
+share of documents recovered exactly, document confidence against accuracy
+(calibration), the share of dossiers whose ``missing``
 list is exactly right (the report's list: a requirement that an unsure
 document might satisfy is routed to review, not listed), how many were routed
 to review, how many were wrong *without* being routed to review, and
@@ -117,6 +118,8 @@ class DossierResult:
     status: str
     classify_ms: float
     pages_classified: int
+    #: per predicted document: its confidence, and whether all its pages truly are its type
+    documents: tuple[tuple[float, bool], ...] = ()
 
 
 @dataclass
@@ -151,6 +154,7 @@ class Evaluation:
             "classify_ms_per_page": round(
                 sum(d.classify_ms for d in self.dossiers) / max(1, n_pages), 2
             ),
+            "calibration": calibration([c for d in self.dossiers for c in d.documents]),
             "per_class": per_class(pages),
         }
 
@@ -183,6 +187,36 @@ def confusion(ev: Evaluation) -> tuple[list[str], list[list[int]]]:
     labels = sorted({t for t, _ in pairs} | {p for _, p in pairs})
     counts = Counter(pairs)
     return labels, [[counts[(t, p)] for p in labels] for t in labels]
+
+
+#: document-confidence bins of the calibration table (the first ends at the review threshold)
+CALIBRATION_BINS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99, 1.0)
+
+
+def calibration(docs: Sequence[tuple[float, bool]]) -> dict[str, Any]:
+    """Do confidences mean what they say? Per bin: documents, accuracy, mean confidence;
+    ``ece``: the document-weighted mean gap between the two (0 = perfectly calibrated)."""
+    bins = []
+    gap = 0.0
+    edges = CALIBRATION_BINS
+    for k, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False)):
+        last = k == len(edges) - 2
+        inside = [(c, ok) for c, ok in docs if lo <= c < hi or (last and c == hi)]
+        if not inside:
+            continue
+        acc = sum(ok for _, ok in inside) / len(inside)
+        conf = sum(c for c, _ in inside) / len(inside)
+        gap += len(inside) * abs(acc - conf)
+        bins.append(
+            {
+                "from": lo,
+                "to": hi,
+                "documents": len(inside),
+                "accuracy": round(acc, 4),
+                "mean_confidence": round(conf, 4),
+            }
+        )
+    return {"bins": bins, "ece": round(gap / len(docs), 4) if docs else 0.0}
 
 
 def labelled_dossiers(folder: Path) -> list[Path]:
@@ -256,6 +290,11 @@ def evaluate_dossier(
         if t["document"] is not None:
             true_groups.setdefault(int(t["document"]), []).append(i)
     pred_sets = {tuple(v) for v in pred_groups.values()}
+    outcome_of = {b: i for i, b in enumerate(plan.bundle_index) if b is not None}
+    doc_checks = tuple(
+        (d.confidence, all(truth[outcome_of[b]]["doc_type"] == d.doc_type for b in d.page_indices))
+        for d in plan.documents
+    )
     exact = sum(1 for v in true_groups.values() if tuple(v) in pred_sets)
     return DossierResult(
         dossier_id=labels["dossier_id"],
@@ -270,6 +309,7 @@ def evaluate_dossier(
         status=plan.status,
         classify_ms=ms,
         pages_classified=sum(1 for b in plan.bundle_index if b is not None),
+        documents=doc_checks,
     )
 
 
@@ -321,6 +361,17 @@ def format_report(ev: Evaluation) -> str:
     ]
     for c, row in zip(labels, matrix, strict=True):
         lines.append(f"{c:30s} " + " ".join(f"{v:6d}" if v else "     ." for v in row))
+    cal = fig["calibration"]
+    lines += [
+        "",
+        f"document confidence vs accuracy (calibration error {cal['ece']:.4f})",
+        f"{'confidence':>16s} {'documents':>9s} {'accuracy':>9s} {'mean conf':>9s}",
+    ]
+    lines += [
+        f"{b['from']:7.2f} - {b['to']:4.2f}  {b['documents']:9d} {b['accuracy']:9.3f} "
+        f"{b['mean_confidence']:9.3f}"
+        for b in cal["bins"]
+    ]
     wrong = [d for d in ev.dossiers if set(d.missing_truth) != set(d.missing_pred)]
     if wrong:
         lines += ["", "dossiers with a wrong missing list:"]
