@@ -34,7 +34,7 @@ from flows.tasks import ensure_ocr_limit, inventory, process_page_task, source_n
 from models.catalog import load_catalog
 from models.schemas import Report
 from pipeline.assemble import Plan, archive_metadata, bookmarks, plan_dossier
-from pipeline.classify.trained import default_classifier
+from pipeline.classify.trained import classifier_version, default_classifier
 from pipeline.duplicates import flag_duplicates
 from pipeline.fileio import write_atomic
 from pipeline.ocr.tesseract import OcrConfig
@@ -82,7 +82,8 @@ def process_dossier(
     outcomes = in_input_order(files, failures + pages)
     outcomes = flag_duplicates(outcomes, {j.source: j.sha256 for j in jobs})
 
-    plan = plan_dossier(outcomes, classifier=default_classifier(catalog), procedure=procedure,
+    classifier = default_classifier(catalog)
+    plan = plan_dossier(outcomes, classifier=classifier, procedure=procedure,
                         facts=request.facts, review_threshold=REVIEW_THRESHOLD)
     signed = None
     if plan.bundle_outcomes:
@@ -97,7 +98,9 @@ def process_dossier(
         "pages": len(plan.bundle_outcomes), "pdfa": "2b", "signed": True}
     report = build_report(plan, dossier_id=request.dossier_id, procedure_id=procedure.id,
                           branch=request.branch, facts=request.facts, bundle=bundle_info,
-                          generated_at=datetime.now(VN_TZ), engine=engine_versions())
+                          generated_at=datetime.now(VN_TZ),
+                          engine={**engine_versions(),
+                                  "classifier": classifier_version(classifier)})
     report = Report.model_validate(report).model_dump(mode="json")
     if intake is None:
         assert target is not None, "a local source needs a local target"

@@ -15,6 +15,7 @@ from pipeline.classify.trained import (
     DEFAULT_DIR,
     MANIFEST,
     TrainedClassifier,
+    classifier_version,
     default_classifier,
     load_model,
     save_model,
@@ -127,6 +128,12 @@ def test_shipped_model_reads_word_ngrams() -> None:
 def test_without_an_artifact_the_title_rules_are_used(tmp_path: Path) -> None:
     clf = default_classifier(load_catalog(), tmp_path)
     assert isinstance(clf, TitleClassifier)
+    assert classifier_version(clf) == "title-rules"
+
+
+def test_classifier_version_names_the_weights(tiny: Path) -> None:
+    sha = _manifest(tiny)["weights"]["sha256"]
+    assert classifier_version(TrainedClassifier.load(load_catalog(), tiny)) == f"trained:{sha[:12]}"
 
 
 def _read(spec: PageSpec, seed: int = 0) -> PageText:

@@ -71,6 +71,10 @@ def test_complete_sample_report(complete: tuple[int, Path]) -> None:
     assert statuses == {"form": "satisfied", "birth_proof": "satisfied",
                         "authorization": "not_applicable", "identity": "optional"}
     assert report["bundle"]["pages"] == 4 and report["bundle"]["signed"] is True
+    # which model decided the types: the shipped artifact, by its content name
+    manifest = json.loads((ROOT / "models/classifier/manifest.json").read_text(encoding="utf-8"))
+    assert report["engine"]["classifier"] == f"trained:{manifest['weights']['sha256'][:12]}"
+    assert manifest["weights"]["file"] == f"weights-{manifest['weights']['sha256'][:12]}.npz"
 
 
 def test_complete_bundle_verifies_and_is_searchable(complete: tuple[int, Path]) -> None:

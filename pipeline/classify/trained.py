@@ -62,6 +62,7 @@ class ModelWeights:
     space: FeatureSpace
     catalog_version: str
     info: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""  # of the weights file, when loaded from an artifact
 
 
 def save_model(weights: ModelWeights, folder: Path) -> Path:
@@ -153,6 +154,7 @@ def load_model(folder: Path, catalog: Catalog) -> ModelWeights:
         space,
         str(manifest.get("catalog_version")),
         dict(manifest.get("info") or {}),
+        expected,
     )
 
 
@@ -214,6 +216,14 @@ class TrainedClassifier:
         """``DocumentSeparator``: page labels and documents of a page sequence."""
         labels, seg = self.segment(pages)
         return labels, seg.groups
+
+
+def classifier_version(classifier: PageClassifier) -> str:
+    """What classified a dossier, for its report: ``trained:<weights sha256, 12>``
+    (the artifact's content name) or ``title-rules``."""
+    if isinstance(classifier, TrainedClassifier):
+        return f"trained:{classifier.weights.sha256[:12]}"
+    return "title-rules"
 
 
 def default_classifier(catalog: Catalog, folder: Path | None = None) -> PageClassifier:
