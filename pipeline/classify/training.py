@@ -50,13 +50,12 @@ class TrainConfig(BaseModel):
     c: float = Field(default=0.5, gt=0)
     sep_c: float = Field(default=1.0, gt=0)
     word_bits: int = Field(default=14, ge=0, le=20)  # 0: no word n-gram block
-    #: share of documents whose title is faint or damaged; higher than in the held-out
-    #: set (0.12) so that the model also learns each type from its body text
+    #: share of documents whose title is faint or damaged; higher than in scans and the
+    #: held-out sets (CorpusConfig's default) so that every type is also learnt from its body
     faint_rate: float = Field(default=0.3, ge=0.0, le=1.0)
-    #: the share the separator assumes (scans: CorpusConfig's default); faded first
-    #: pages are down-weighted to it, so a page without a title is not taken for
-    #: the start of a document more readily than real dossiers warrant
-    separator_faint_rate: float = Field(default=0.12, gt=0.0, lt=1.0)
+    #: the share the separator assumes; faded first pages are down-weighted to it, so a
+    #: page without a title is not taken for a new document more readily than scans warrant
+    separator_faint_rate: float = Field(default=CorpusConfig().faint_rate, gt=0.0, lt=1.0)
     workers: int = Field(default=2, ge=1)
     fonts: tuple[str, ...] = TRAIN_FONTS
     styles: tuple[int, ...] = TRAIN_STYLES
