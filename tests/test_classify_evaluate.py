@@ -47,9 +47,10 @@ def result(heldout: Path) -> Evaluation:
 def test_held_out_figures(result: Evaluation) -> None:
     fig = result.figures()
     assert fig["dossiers"] == N_DOSSIERS and fig["pages"] >= 30
-    assert fig["page_accuracy"] >= 0.95, format_report(result)
-    assert fig["separation_accuracy"] >= 0.95, format_report(result)
-    assert fig["missing_exact"] >= 5 / 6, format_report(result)
+    # the targets (>= 98 %, >= 98 %, >= 99 % of dossiers: all 6 here)
+    assert fig["page_accuracy"] >= 0.98, format_report(result)
+    assert fig["separation_accuracy"] >= 0.98, format_report(result)
+    assert fig["missing_exact"] == 1.0, format_report(result)
     assert fig["wrong_not_reviewed"] == 0, format_report(result)
 
 
