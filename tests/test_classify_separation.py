@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import random
-
 import numpy as np
 
 from models.catalog import load_catalog
 from pipeline.assemble import classify_pages
 from pipeline.classify import PageText
 from pipeline.classify.features import N_LAYOUT, PageFeatures
-from pipeline.classify.layout import layout_features
-from pipeline.classify.ocrsim import NoiseLevel, simulate_ocr
 from pipeline.classify.separation import BARE, BIAS, N_SEP, Separator, _sep_row, segment
 from pipeline.classify.trained import TrainedClassifier
-from pipeline.synth import PageSpec, render_page
+from pipeline.synth import PageSpec
+from tests.reading import simulated_reading
 
 TYPES = ("a", "b", "design_drawings")
 
@@ -66,18 +63,7 @@ def _page(doc_type: str, seed: int, **kw: object) -> PageText:
     spec = PageSpec(
         doc_type=doc_type, typed=True, seed=seed, dpi=100, font="Liberation Serif", style=3, **kw
     )  # type: ignore[arg-type]
-    page = render_page(spec)
-    lines = page.all_text.split("\n")
-    level = NoiseLevel(char=0.005, small=0.05, line_drop=0.0, junk_words=2, conf=90)
-    ocr = simulate_ocr(
-        lines,
-        page.line_boxes,
-        size=(page.image.shape[1], page.image.shape[0]),
-        dpi=100,
-        rng=random.Random(seed),
-        level=level,
-    )
-    return PageText(ocr=ocr, layout=layout_features(page.image, 100))
+    return simulated_reading(spec, seed=seed, junk_words=2)
 
 
 def test_shipped_model_separates_a_realistic_sequence() -> None:

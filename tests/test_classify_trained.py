@@ -10,7 +10,7 @@ import pytest
 
 from models.catalog import load_catalog
 from pipeline.classify import PageClassifier, PageText, TitleClassifier
-from pipeline.classify.ocrsim import NoiseLevel, corrupt, simulate_ocr
+from pipeline.classify.ocrsim import corrupt
 from pipeline.classify.trained import (
     DEFAULT_DIR,
     MANIFEST,
@@ -22,7 +22,8 @@ from pipeline.classify.trained import (
 )
 from pipeline.classify.training import TrainConfig, train
 from pipeline.errors import CatalogError, ModelArtifactError
-from pipeline.synth import PageSpec, render_page
+from pipeline.synth import PageSpec
+from tests.reading import simulated_reading
 
 TINY = TrainConfig(dossiers=8, seed=3, workers=1)
 
@@ -137,22 +138,7 @@ def test_classifier_version_names_the_weights(tiny: Path) -> None:
 
 
 def _read(spec: PageSpec, seed: int = 0) -> PageText:
-    import random
-
-    from pipeline.classify.layout import layout_features
-
-    page = render_page(spec)
-    lines = page.all_text.split("\n")
-    level = NoiseLevel(char=0.005, small=0.05, line_drop=0.0, junk_words=3, conf=90)
-    ocr = simulate_ocr(
-        lines,
-        page.line_boxes,
-        size=(page.image.shape[1], page.image.shape[0]),
-        dpi=spec.dpi,
-        rng=random.Random(seed),
-        level=level,
-    )
-    return PageText(ocr=ocr, layout=layout_features(page.image, spec.dpi))
+    return simulated_reading(spec, seed=seed, junk_words=3)
 
 
 def test_shipped_model_loads_and_classifies_fast_enough_to_matter() -> None:

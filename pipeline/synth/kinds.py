@@ -82,13 +82,7 @@ def _title(lay: _Layout, rng: random.Random, title: str, spec: PageSpec) -> None
         x = (lay.left + lay.right - font.getlength(line)) / 2
         text_at(lay, x, lay.y, line, font, fill)
         lay.y += lay.line_height(font)
-    boxes = lay.boxes[first:]
-    box = (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
+    box = _r().union_box(lay.boxes[first:])
     if spec.style == 3:
         pad = round(2 * lay.mm)
         lay.draw.rectangle(
@@ -119,6 +113,16 @@ def _header(lay: _Layout, rng: random.Random, spec: PageSpec, profile: Profile) 
     r._header(lay, rng, agency)
 
 
+def _body_line(lay: _Layout, x: float, text: str, font, limit: float, body: list[str]) -> bool:
+    """Write one body line at ``x`` and move down, if it fits above ``limit``."""
+    if lay.y + lay.line_height(font) > limit:
+        return False
+    text_at(lay, x, lay.y, text, font)
+    body.append(text)
+    lay.y += lay.line_height(font)
+    return True
+
+
 def _fields(
     lay: _Layout,
     rng: random.Random,
@@ -141,11 +145,8 @@ def _fields(
         else:
             line = f"{label} {value}".rstrip()
         for piece in r.wrap(line, font, width):
-            if lay.y + lay.line_height(font) > limit:
+            if not _body_line(lay, lay.left, piece, font, limit, body):
                 return
-            text_at(lay, lay.left, lay.y, piece, font)
-            body.append(piece)
-            lay.y += lay.line_height(font)
     lay.y += 2 * lay.mm
 
 
@@ -162,11 +163,9 @@ def _paragraphs(
     r = _r()
     for para in doctypes.typed_paragraphs(profile, rng, spec.body_paragraphs):
         for i, piece in enumerate(r.wrap(para, font, lay.right - lay.left, indent)):
-            if lay.y + lay.line_height(font) > limit:
+            x = lay.left + (indent if i == 0 else 0)
+            if not _body_line(lay, x, piece, font, limit, body):
                 return
-            text_at(lay, lay.left + (indent if i == 0 else 0), lay.y, piece, font)
-            body.append(piece)
-            lay.y += lay.line_height(font)
         lay.y += 1.5 * lay.mm
 
 

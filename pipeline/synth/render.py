@@ -16,6 +16,7 @@ import math
 import random
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -251,6 +252,16 @@ class _Layout:
         return pt
 
 
+def union_box(boxes: Sequence[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """The smallest box (left, top, right, bottom) holding all ``boxes``."""
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
 def _is_issued(spec: PageSpec) -> bool:
     if spec.issued is not None:
         return spec.issued
@@ -434,13 +445,7 @@ def render_page(spec: PageSpec) -> SynthPage:
             lay.y += after
             body.append(text)
         if body:
-            bx = lay.boxes[first:]
-            body_box = (
-                min(b[0] for b in bx),
-                min(b[1] for b in bx),
-                max(b[2] for b in bx),
-                max(b[3] for b in bx),
-            )
+            body_box = union_box(lay.boxes[first:])
         if signed:
             _signature(lay, rng, issued)
         if footer:
