@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import sys
@@ -27,6 +26,7 @@ from flows import embedded_api
 from models.catalog import load_catalog
 from models.schemas import Manifest, Report, parse_manifest
 from pipeline.errors import InputError, ManifestError, UnknownProcedure
+from pipeline.fileio import write_atomic
 
 MAX_MANIFEST_BYTES = 1_000_000
 VN_TZ = timezone(timedelta(hours=7))
@@ -130,23 +130,17 @@ def reject_manifest(folder: Path, out_dir: Path, reason: str, *, dossier_id: str
     qdir = out_dir / "quarantine"
     qdir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(folder / "manifest.json", qdir / "manifest.json")
-    _write_atomic(qdir / "manifest.json.reason.json", json.dumps(
+    write_atomic(qdir / "manifest.json.reason.json", json.dumps(
         {"source": "manifest.json", "reasons": [{"error": reason}]},
         ensure_ascii=False, indent=2).encode("utf-8"))
     report = Report(dossier_id=dossier_id, procedure=procedure, branch="local",
                     status="rejected", reason=reason,
                     generated_at=datetime.now(VN_TZ)).model_dump(mode="json")
-    _write_atomic(out_dir / "report.json",
+    write_atomic(out_dir / "report.json",
                   json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
     print_summary(report, out_dir, None)
     print(f"sohoa: rejected: {reason}", file=sys.stderr)
     return 2
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def print_summary(report: dict, out_dir: Path, seconds: float | None) -> None:

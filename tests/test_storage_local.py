@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.storage.local as local_mod
+import pipeline.fileio as fileio_mod
 from pipeline.errors import InputError, ObjectNotFound, StorageError
+from pipeline.fileio import TMP_PREFIX
 from pipeline.storage import LocalStorage, verify_copy
-from pipeline.storage.local import TMP_PREFIX
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def _disk_full_midway(fd: int, data: bytes | memoryview) -> None:
 def test_failed_put_leaves_no_partial_file(
     storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(local_mod, "_write_all", _disk_full_midway)
+    monkeypatch.setattr(fileio_mod, "_write_all", _disk_full_midway)
     with pytest.raises(StorageError) as info:
         storage.put("intake", "cg/HN-1/001.tif", b"x" * 100_000)
     assert info.value.retryable is True
@@ -47,7 +47,7 @@ def test_failed_overwrite_keeps_previous_version(
     storage: LocalStorage, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     storage.put("intake", "a.pdf", b"version 1")
-    monkeypatch.setattr(local_mod, "_write_all", _disk_full_midway)
+    monkeypatch.setattr(fileio_mod, "_write_all", _disk_full_midway)
     with pytest.raises(StorageError):
         storage.put("intake", "a.pdf", b"version 2" * 1000)
     src = tmp_path / "src"
@@ -66,7 +66,7 @@ def test_failed_fsync_leaves_no_partial_file(
     def broken_fsync(fd: int) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(local_mod.os, "fsync", broken_fsync)
+    monkeypatch.setattr(fileio_mod.os, "fsync", broken_fsync)
     with pytest.raises(StorageError) as info:
         storage.put("intake", "b.pdf", b"data")
     monkeypatch.undo()

@@ -41,7 +41,6 @@ from pipeline.errors import InputError, ObjectNotFound
 MAX_KEY_BYTES = 1024
 SHA256_META = "sha256"  # S3 user metadata name (header x-amz-meta-sha256)
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-CHUNK = 1024 * 1024
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -170,14 +169,6 @@ def check_bucket(bucket: str) -> str:
 # --- helpers over any Storage ---------------------------------------------------------
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def object_sha256(storage: Storage, bucket: str, key: str, *, trust_metadata: bool = True) -> str:

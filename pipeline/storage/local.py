@@ -1,9 +1,7 @@
 """Storage in a local folder: ``root/<bucket>/<key>`` (the CLI's no-server default).
 
-Atomic writes: content goes to a temp file (``.sohoa-tmp-*``) in the target's own
-folder, is fsynced, then ``os.replace``-d over the final name and the folder is
-fsynced; on any failure the temp file is removed, so the final path holds either
-the previous object or the complete new one. Temp files are never listed.
+Atomic writes (:func:`pipeline.fileio.atomic_write`): the final path holds
+either the previous object or the complete new one. Temp files are never listed.
 
 Paths are confined to the root: keys are checked by ``normalize_key`` and every
 resolved path (following symlinks) must stay inside the bucket folder.
@@ -16,44 +14,24 @@ from __future__ import annotations
 import builtins
 import contextlib
 import errno
-import hashlib
 import os
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline.errors import InputError, ObjectNotFound, StorageError
+from pipeline.fileio import CHUNK, TMP_PREFIX, atomic_write, file_sha256
 from pipeline.storage.base import (
-    CHUNK,
     DEFAULT_CONTENT_TYPE,
     ObjectInfo,
     check_bucket,
     nfd_variant,
     normalize_key,
     normalize_prefix,
-    sha256_file,
 )
 
-TMP_PREFIX = ".sohoa-tmp-"
 MAX_SEGMENT_BYTES = 255
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    """Write all of ``data`` to ``fd`` (handles short writes)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view[:CHUNK])
-        view = view[written:]
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def file_chunks(path: Path) -> Iterator[bytes]:
@@ -82,36 +60,6 @@ def os_errors(op: str, where: str, *, missing: str = "not_found") -> Iterator[No
         if exc.errno == errno.ENAMETOOLONG:
             raise InputError(f"storage key too long for the local file system: {where}") from exc
         raise StorageError(message, retryable=True) from exc
-
-
-def atomic_write(final: Path, chunks: Iterable[bytes]) -> tuple[int, str]:
-    """Write ``chunks`` to ``final`` atomically; return (size, sha256)."""
-    for attempt in range(3):  # a concurrent delete may prune the empty parent folder
-        final.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, dir=final.parent)
-            break
-        except FileNotFoundError:
-            if attempt == 2:
-                raise
-    tmp = Path(tmp_name)
-    digest, size = hashlib.sha256(), 0
-    try:
-        try:
-            for chunk in chunks:
-                _write_all(fd, chunk)
-                digest.update(chunk)
-                size += len(chunk)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(final.parent)
-    return size, digest.hexdigest()
 
 
 class LocalStorage:
@@ -230,7 +178,7 @@ class LocalStorage:
             return None
         try:
             with os_errors("head", f"{bucket}/{nfc}"):
-                return self._info(bucket, nfc, path, sha256_file(path))
+                return self._info(bucket, nfc, path, file_sha256(path))
         except ObjectNotFound:  # deleted between the lookup and the read
             return None
 

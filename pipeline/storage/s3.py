@@ -28,8 +28,8 @@ from minio.commonconfig import CopySource
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 
 from pipeline.errors import InputError, ObjectNotFound, StorageError
+from pipeline.fileio import CHUNK, atomic_write, file_sha256
 from pipeline.storage.base import (
-    CHUNK,
     DEFAULT_CONTENT_TYPE,
     SHA256_META,
     ObjectInfo,
@@ -38,9 +38,8 @@ from pipeline.storage.base import (
     normalize_key,
     normalize_prefix,
     sha256_bytes,
-    sha256_file,
 )
-from pipeline.storage.local import atomic_write, os_errors
+from pipeline.storage.local import os_errors
 
 PART_SIZE = 16 * 1024 * 1024
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NoSuchObject", "NotFound", "ResourceNotFound"}
@@ -246,7 +245,7 @@ class S3Storage:
         source = Path(path)
         if not source.is_file():
             raise InputError(f"put_file: {source.name} is not a readable file")
-        sha = sha256_file(source)
+        sha = file_sha256(source)
         size = source.stat().st_size
         with self._errors("put_file", f"{bucket}/{nfc}"), source.open("rb") as fh:
             result = self._client.put_object(
