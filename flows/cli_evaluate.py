@@ -6,13 +6,28 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows.cli_train import DEFAULT_DIR
+
+if TYPE_CHECKING:
+    from models.schemas import Catalog
+    from pipeline.classify.realeval import FileResult
 
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("evaluate", help="classification figures on labelled dossiers")
-    e.add_argument("folder", type=Path, help="folder of labelled dossiers (DOSSIER/labels.json)")
+    e.add_argument(
+        "folder",
+        type=Path,
+        help="folder of labelled dossiers (DOSSIER/labels.json); with --real, the data folder",
+    )
+    e.add_argument(
+        "--real",
+        type=Path,
+        metavar="LABELS.tsv",
+        help="evaluate on real files listed in LABELS.tsv (paths relative to FOLDER)",
+    )
     e.add_argument(
         "--generate",
         type=int,
@@ -21,6 +36,13 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
         help="first write N held-out synthetic dossiers into FOLDER",
     )
     e.add_argument("--seed", type=int, default=0, help="held-out set seed (with --generate)")
+    e.add_argument(
+        "--realistic",
+        action="store_true",
+        help="with --generate: papers outside the catalog in most dossiers, and pages as "
+        "they really arrive (phone photos, cards filling the frame, 100-150 dpi, bilevel, "
+        "yellowed)",
+    )
     e.add_argument(
         "--model",
         type=Path,
@@ -35,6 +57,11 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     e.add_argument(
         "--workers", type=int, default=2, help="dossiers written and pages read in parallel"
     )
+    e.add_argument(
+        "--cache",
+        type=Path,
+        help="with --real: keep page readings here (keyed by file, page-stage code and config)",
+    )
     e.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -43,12 +70,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from pipeline.classify.evaluate import evaluate, format_report, labelled_dossiers
     from pipeline.classify.titles import PageClassifier, TitleClassifier
     from pipeline.classify.trained import TrainedClassifier
-    from pipeline.synth.corpus import write_heldout
+    from pipeline.synth.corpus import heldout_config, write_heldout
 
     catalog = load_catalog()
+    if args.real is not None:
+        return _run_real(args, catalog)
     if args.generate:
         args.folder.mkdir(parents=True, exist_ok=True)
-        write_heldout(args.folder, catalog, args.generate, seed=args.seed, workers=args.workers)
+        write_heldout(
+            args.folder, catalog, args.generate, seed=args.seed, workers=args.workers,
+            cfg=heldout_config(realistic=args.realistic),
+        )
     if not labelled_dossiers(args.folder):
         print(f"sohoa: no labelled dossiers (*/labels.json) in {args.folder}", file=sys.stderr)
         return 2
@@ -68,4 +100,39 @@ def run_evaluate(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(format_report(ev))
+    return 0
+
+
+def _run_real(args: argparse.Namespace, catalog: Catalog) -> int:
+    from pipeline.classify.realeval import evaluate_real, format_real, read_labels
+    from pipeline.classify.titles import PageClassifier, TitleClassifier
+    from pipeline.classify.trained import TrainedClassifier
+
+    if not args.real.is_file() or not args.folder.is_dir():
+        print(f"sohoa: {args.real} or {args.folder} does not exist", file=sys.stderr)
+        return 2
+    items = read_labels(args.real, args.folder)
+    classifier: PageClassifier = (
+        TitleClassifier(catalog)
+        if args.titles_only
+        else TrainedClassifier.load(catalog, args.model)
+    )
+
+    def progress(r: FileResult) -> None:
+        print(f"  {r.status:9} {len(r.pages):3} pages  {r.path}", file=sys.stderr, flush=True)
+
+    ev = evaluate_real(
+        args.folder,
+        items,
+        classifier,
+        catalog,
+        workers=args.workers,
+        cache=args.cache,
+        progress=progress,
+    )
+    if args.json:
+        json.dump(ev.figures(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(format_real(ev))
     return 0

@@ -27,7 +27,7 @@ class Settings(BaseModel):
     signing_passphrase: SecretStr | None = None
     trust_roots: tuple[Path, ...] = ()
     workers: int = 2
-    ocr_langs: str = "vie+eng"
+    ocr_langs: str = "vie"
     ocr_timeout_s: float = 180.0
 
     @classmethod
@@ -44,6 +44,6 @@ class Settings(BaseModel):
             signing_passphrase=SecretStr(passphrase) if passphrase is not None else None,
             trust_roots=roots,
             workers=int(env.get("SOHOA_WORKERS") or (os.cpu_count() or 1)),
-            ocr_langs=env.get("SOHOA_OCR_LANGS", "vie+eng"),
+            ocr_langs=env.get("SOHOA_OCR_LANGS", "vie"),
             ocr_timeout_s=float(env.get("SOHOA_OCR_TIMEOUT_S", "180")),
         )

@@ -43,6 +43,10 @@ class DocumentType(BaseModel):
     name_vi: str
     titles: tuple[str, ...] = Field(min_length=1)
     cues: tuple[str, ...] = ()
+    #: field labels printed on this kind of paper and not on papers outside the
+    #: catalog: two of them (one when only one is listed) are positive evidence of
+    #: the type when its title is unreadable (pipeline.classify.evidence)
+    labels: tuple[str, ...] = ()
 
     @field_validator("id")
     @classmethod

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from models.schemas import Catalog, Procedure
+from models.schemas import UNKNOWN, Catalog, Procedure
 from pipeline.checklist import ChecklistResult, decide_status, evaluate_checklist
 from pipeline.classify.group import DocumentGroup, group_documents
 from pipeline.classify.titles import DocumentSeparator, PageClassifier, PageText
@@ -47,7 +47,7 @@ def plan_dossier(
     for o in outcomes:
         if o.usable and o.ocr is not None:
             bundle_index.append(len(pages))
-            pages.append(PageText(ocr=o.ocr, layout=o.layout))
+            pages.append(PageText(ocr=o.ocr, layout=o.layout, source=o.ref.source))
         else:
             bundle_index.append(None)
     bundle_labels, documents = classify_pages(pages, classifier)
@@ -57,7 +57,7 @@ def plan_dossier(
     checklist = evaluate_checklist(
         procedure, documents, facts, min_confidence=review_threshold
     )
-    review_docs = tuple(i for i, d in enumerate(documents) if d.confidence < review_threshold)
+    review_docs = _review_documents(documents, checklist, review_threshold)
     review_pages = tuple(i for i, o in enumerate(outcomes) if o.error is not None)
     if review_pages:
         # An unreadable page might hold what looks missing: nothing is provably missing.
@@ -67,6 +67,20 @@ def plan_dossier(
         outcomes=tuple(outcomes), labels=tuple(labels), bundle_index=tuple(bundle_index),
         documents=documents, checklist=checklist, status=status, reason=reason,
         review_documents=review_docs, review_pages=review_pages,
+    )
+
+
+def _review_documents(
+    documents: Sequence[DocumentGroup], checklist: ChecklistResult, threshold: float
+) -> tuple[int, ...]:
+    """Documents a person must look at: a catalog type below the threshold, or an
+    ``unknown`` one that might be what a missing requirement asks for. An unknown
+    paper that could satisfy nothing missing is an extra, not a question."""
+    possible = {i for item in checklist.items for i in item.possible}
+    return tuple(
+        i
+        for i, d in enumerate(documents)
+        if (d.confidence < threshold and d.doc_type != UNKNOWN) or i in possible
     )
 
 

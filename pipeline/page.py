@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
@@ -77,7 +78,7 @@ def _read_upright(
     found in the same band: a fraction of a page's OCR instead of a second one.
     Only when the turned band reads better is the whole page read again.
     """
-    ocr = ocr_image(cleaned.ocr, dpi=cleaned.dpi, config=config.ocr)
+    ocr = ocr_image(cleaned.ocr, dpi=cleaned.ocr_dpi, config=config.ocr)
     doubtful = (
         cleaned.orientation_confidence < config.orientation_check_below
         or ocr.mean_conf < config.ocr_check_below
@@ -86,16 +87,19 @@ def _read_upright(
         return cleaned, ocr
     flipped = flip_180(cleaned)
     top, bottom = _inkiest_band(flipped.ocr, config.probe_fraction)
-    probe = ocr_image(flipped.ocr[top:bottom], dpi=flipped.dpi, config=config.ocr)
+    probe = ocr_image(flipped.ocr[top:bottom], dpi=flipped.ocr_dpi, config=config.ocr)
     height = cleaned.ocr.shape[0]
     upright_band = _words_in_rows(ocr, height - bottom, height - top)
     if _reading_score(probe) <= _reading_score(upright_band):
         return cleaned, ocr
-    return flipped, ocr_image(flipped.ocr, dpi=flipped.dpi, config=config.ocr)
+    return flipped, ocr_image(flipped.ocr, dpi=flipped.ocr_dpi, config=config.ocr)
 
 
 def _inkiest_band(binary: np.ndarray, fraction: float) -> tuple[int, int]:
-    """Rows [top, bottom) of the band of the given height fraction with the most ink."""
+    """Rows [top, bottom) of the band of the given height fraction with the most ink
+    (of the page's OCR image: binary, or a pristine page as it came)."""
+    if binary.ndim == 3:  # a pristine page is read as it came, in colour
+        binary = cv2.cvtColor(binary, cv2.COLOR_RGB2GRAY)
     height = binary.shape[0]
     band = max(1, min(height, int(height * fraction)))
     ink = np.count_nonzero(binary < 128, axis=1).astype(np.int64)

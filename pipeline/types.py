@@ -65,7 +65,7 @@ class OcrResult:
     height: int
     dpi: float
     mean_conf: float
-    langs: str = "vie+eng"
+    langs: str = "vie"
     engine_version: str = ""
 
     @property

@@ -56,3 +56,16 @@ def test_missing_item_with_an_unreadable_page_needs_review() -> None:
 def test_every_page_unreadable_is_rejected() -> None:
     p = plan([PageOutcome(ref=PageRef("001.jpg", 1), error="truncated")])
     assert p.status == "rejected" and p.reason
+
+
+def test_an_unknown_paper_that_can_satisfy_nothing_missing_is_no_question() -> None:
+    letter = titled_page("001.png", "THƯ CẢM ƠN")  # no catalog title, no cue: unknown
+    form = titled_page("002.png", "TỜ KHAI ĐĂNG KÝ KHAI SINH")
+    proof = titled_page("003.png", "GIẤY CHỨNG SINH")
+    p = plan([letter, form, proof])
+    assert [d.doc_type for d in p.documents] == [
+        "unknown", "birth_reg_form", "birth_certificate_medical"
+    ]
+    assert p.checklist.extras == (0,)
+    assert p.status == "complete" and p.review_documents == ()
+    assert report(p)["review"] == []

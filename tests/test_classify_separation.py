@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from models.catalog import load_catalog
 from pipeline.assemble import classify_pages
 from pipeline.classify import PageText
 from pipeline.classify.features import N_LAYOUT, PageFeatures
-from pipeline.classify.separation import BARE, BIAS, N_SEP, Separator, _sep_row, segment
+from pipeline.classify.separation import (
+    BARE,
+    BIAS,
+    N_SEP,
+    Separator,
+    _sep_row,
+    files_are_documents,
+    segment,
+)
 from pipeline.classify.trained import TrainedClassifier
 from pipeline.synth import PageSpec
 from tests.reading import simulated_reading
@@ -97,3 +107,28 @@ def test_shipped_model_separates_a_realistic_sequence() -> None:
         True,
     ]
     assert all(g.confidence >= 0.6 for g in groups)
+
+
+def test_files_are_documents_only_when_some_file_has_several_pages() -> None:
+    assert files_are_documents(["a.tif", "b.jpg", "c.png"]) is None  # one page per file
+    assert files_are_documents([]) is None
+    assert files_are_documents(["a.pdf", "a.pdf", "b.jpg", "c.pdf", "c.pdf"]) == (
+        True, False, True, True, False
+    )
+
+
+def test_in_a_dossier_of_document_files_files_start_documents_and_stay_whole() -> None:
+    model = TrainedClassifier.load(load_catalog())
+    form = simulated_reading(PageSpec(doc_type="birth_reg_form", seed=3), seed=1, junk_words=0)
+    titled = simulated_reading(PageSpec(doc_type="land_certificate", seed=4), seed=2, junk_words=0)
+    bare = PageText(ocr=replace(form.ocr, words=form.ocr.words[-12:]), layout=form.layout)
+    pages = [form, bare, bare, titled]
+    sources = ["a.pdf", "a.pdf", "b.pdf", "b.pdf"]
+    feats = [model.features(p) for p in pages]
+    probs = model.probabilities(feats)
+    seg = segment(model.separator, feats, probs, file_starts=files_are_documents(sources))
+    # b.pdf starts with a bare page; inside it, a sure title still opens a document
+    assert seg.starts[:3] == (True, False, True)
+    assert seg.starts[3] == (seg.start_probs[3] >= 0.9)
+    free = segment(model.separator, feats, probs)
+    assert free.starts[2] is False  # without the files, the bare page continues

@@ -24,6 +24,7 @@ from pipeline.imaging.clean import (
     deskew,
     detect_blank,
     detect_orientation,
+    noise_level,
     normalize_illumination,
     rotate,
 )
@@ -421,3 +422,17 @@ def test_tesseract_reads_the_cleaned_page_much_better() -> None:
     cleaned_cer = _cer(_tesseract(clean(scan).ocr), truth)
     assert cleaned_cer < 0.03
     assert raw_cer > cleaned_cer + 0.05
+
+
+def test_a_clean_bilevel_or_rendered_page_is_read_as_it_came() -> None:
+    page, _ = render()
+    bilevel = np.where(page < 128, 0, 255).astype(np.uint8)
+    for image in (page, bilevel):
+        assert noise_level(image) < 0.0005  # text strokes are not impulse noise
+        cleaned = clean(image)
+        assert cleaned.pristine
+        assert cleaned.ocr is not None and np.array_equal(cleaned.ocr, image)
+    for scanned in (degrade(page, noise=6), degrade(page, light=0.3), degrade(page, salt=0.02)):
+        cleaned = clean(scanned)
+        assert not cleaned.pristine
+        assert set(np.unique(cleaned.ocr)) <= {0, 255}

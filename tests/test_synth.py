@@ -20,6 +20,7 @@ from pipeline.synth import (
     render_page,
     texts,
 )
+from pipeline.synth.degrade import arrival
 from pipeline.synth.render import available_fonts, wrap
 
 TITLE = "TỜ KHAI ĐĂNG KÝ KHAI SINH"
@@ -227,3 +228,24 @@ def _undated(path):
     import re
 
     return re.sub(rb"\(D:\d{14}Z\)", b"()", path.read_bytes())
+
+
+def test_degrade_as_papers_really_arrive(small_page):
+    img = small_page.image
+    framed = degrade(img, DegradeSpec(crop_content=True))
+    assert framed.shape[0] < img.shape[0] and framed.shape[1] < img.shape[1]
+    yellowed = degrade(img, DegradeSpec(yellow=1.0)).astype(int)
+    paper = yellowed[2:6, 2:6].reshape(-1, 3).mean(axis=0)
+    assert paper[0] > 240 and paper[2] < 200  # red kept, blue lost: yellow
+    photo = degrade(img, DegradeSpec(perspective=0.1, seed=4))
+    assert photo.shape == img.shape and photo[0, 0].max() < 200  # a corner shows the table
+    low = degrade(img, DegradeSpec(scale=0.5))
+    assert low.shape[:2] == (round(img.shape[0] * 0.5), round(img.shape[1] * 0.5))
+    bilevel = degrade(img, DegradeSpec(bilevel=True, noise=0.3, seed=5))
+    assert set(np.unique(bilevel)) <= {0, 255}
+    kinds = [arrival(s, card=True) for s in range(60)]
+    assert any(k.crop_content for k in kinds) and any(k.bilevel for k in kinds)
+    assert any(k.scale < 1 for k in kinds) and any(k.perspective > 0.01 for k in kinds)
+    assert not any(k.crop_content for k in (arrival(s) for s in range(60)))  # cards only
+    assert all(k.rotation in (0, 180) and k == arrival(s, card=True)
+               for s, k in enumerate(kinds))

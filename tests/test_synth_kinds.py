@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from models.catalog import load_catalog
 from pipeline.checklist import evaluate_checklist
 from pipeline.classify.group import DocumentGroup
 from pipeline.classify.layout import layout_features
-from pipeline.synth import PageSpec, render_page
+from pipeline.synth import PageSpec, outside, render_page
 from pipeline.synth.corpus import (
     HELDOUT_FONTS,
     LABELS_FILE,
@@ -118,3 +119,32 @@ def test_write_labelled_dossier(tmp_path) -> None:
     assert all((folder / name).is_file() for name in manifest["pages"])
     assert "blank" in {p["doc_type"] for p in labels["pages"]}
     assert labels["missing"] == list(plan.missing)
+
+
+def test_papers_outside_the_catalog_are_labelled_unknown(tmp_path) -> None:
+    catalog = load_catalog()
+    for kind, profile in outside.BY_KIND.items():
+        page = render_page(typed(kind, seed=2))
+        assert page.title in profile.titles and outside.truth(kind) == "unknown"
+    realistic = heldout_config(realistic=True)
+    plans = [sample_dossier(catalog, s, realistic) for s in range(20)]
+    assert sum(any(d.doc_type.startswith("other:") for d in p.documents) for p in plans) >= 8
+    for plan in plans:  # outside papers never change what is missing
+        docs = [DocumentGroup(outside.truth(d.doc_type), (i,), 1.0)
+                for i, d in enumerate(plan.documents)]
+        check = evaluate_checklist(
+            catalog.procedure(plan.procedure), docs, plan.facts, min_confidence=0.6
+        )
+        assert set(check.missing) == set(plan.missing)
+    # the default corpora are unchanged by the option: no outside paper in them
+    assert not any(d.doc_type.startswith("other:")
+                   for s in range(40) for d in sample_dossier(catalog, s, CorpusConfig()).documents)
+    plan = next(p for p in plans if any(d.doc_type.startswith("other:") for d in p.documents))
+    small = tuple(
+        replace(d, pages=tuple(s.model_copy(update={"dpi": 100}) for s in d.pages))
+        for d in plan.documents
+    )
+    folder = write_labelled(tmp_path, replace(plan, documents=small))
+    labels = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))
+    assert "unknown" in {p["doc_type"] for p in labels["pages"]}
+    assert not any(str(p["doc_type"]).startswith("other:") for p in labels["pages"])

@@ -139,9 +139,21 @@ def _group(
 
 
 def segment(
-    sep: Separator, feats: Sequence[PageFeatures], probs: np.ndarray, *, threshold: float = 0.5
+    sep: Separator,
+    feats: Sequence[PageFeatures],
+    probs: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    file_starts: Sequence[bool] | None = None,
+    within_file_threshold: float = 0.9,
 ) -> Segment:
-    """Split pages (in bundle order) into documents; indices are 0-based into ``feats``."""
+    """Split pages (in bundle order) into documents; indices are 0-based into ``feats``.
+
+    ``file_starts`` (per page: it is the first page of its file) is given when the
+    dossier's files are its documents (see :func:`files_are_documents`): every file
+    then starts a document, and a page inside a file starts one only when the
+    model is sure (``within_file_threshold``).
+    """
     starts: list[bool] = []
     sprobs: list[float] = []
     groups: list[DocumentGroup] = []
@@ -151,18 +163,33 @@ def segment(
     for i, (f, p) in enumerate(zip(feats, probs, strict=True)):
         open_type = None if open_p is None else int(np.argmax(open_p))
         sp = sep.start_prob(f, p, open_p, open_type)
-        start = sp >= threshold
+        by_file = file_starts is not None and file_starts[i]
+        start = sp >= (threshold if file_starts is None else within_file_threshold) or by_file
         starts.append(start)
         sprobs.append(round(sp, 4))
         if start:
             if pages:
                 groups.append(_group(sep.types, pages, probs, boundary))
-            pages, boundary = [i], (sp if open_p is not None else 1.0)
+            pages, boundary = [i], (sp if open_p is not None and not by_file else 1.0)
             open_p = p
         else:
             pages.append(i)
-            boundary = min(boundary, 1.0 - sp)
+            if file_starts is None:
+                boundary = min(boundary, 1.0 - sp)
             open_p = _doc_probs(probs[pages])
     if pages:
         groups.append(_group(sep.types, pages, probs, boundary))
     return Segment(tuple(starts), tuple(sprobs), tuple(groups))
+
+
+def files_are_documents(sources: Sequence[str]) -> tuple[bool, ...] | None:
+    """Per page, whether it opens its file, when the files look like documents.
+
+    A scanner station that writes one file per page says nothing about where
+    documents begin; a dossier with a multi-page file was scanned one document
+    per file (a whole dossier in one file still splits on sure titles). ``None``
+    when no file has more than one page (or the sources are not known).
+    """
+    if not sources or any(not s for s in sources) or len(set(sources)) == len(sources):
+        return None
+    return tuple(i == 0 or sources[i] != sources[i - 1] for i in range(len(sources)))

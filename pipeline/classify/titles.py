@@ -51,11 +51,12 @@ _WILDCARD = re.compile(r"…|\.\.\.")
 
 @dataclass(frozen=True)
 class PageText:
-    """What a page classifier sees: the page's OCR (words with boxes) and, when the
-    page stage measured it, how the page looks."""
+    """What a page classifier sees: the page's OCR (words with boxes), how the
+    page looks (when the page stage measured it) and the file it came from."""
 
     ocr: OcrResult
     layout: LayoutFeatures | None = None
+    source: str = ""  # the file the page came from (its name), when known
 
 
 @runtime_checkable

@@ -27,17 +27,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from models.schemas import Catalog
+from pipeline.classify.evidence import EvidenceConfig, EvidenceFinder, decide, open_set
 from pipeline.classify.features import FeatureExtractor, FeatureSpace, PageFeatures
 from pipeline.classify.group import DocumentGroup
 from pipeline.classify.layout import LayoutFeatures
-from pipeline.classify.separation import N_SEP, Segment, Separator, segment
+from pipeline.classify.separation import (
+    N_SEP,
+    Segment,
+    Separator,
+    files_are_documents,
+    segment,
+)
 from pipeline.classify.titles import PageClassifier, PageText, TitleClassifier
 from pipeline.errors import ModelArtifactError
 from pipeline.fileio import file_sha256, write_atomic
@@ -167,8 +174,12 @@ def softmax(z: np.ndarray) -> np.ndarray:
 class TrainedClassifier:
     """Trained page classifier + document separation (implements ``PageClassifier``)."""
 
-    def __init__(self, weights: ModelWeights, catalog: Catalog) -> None:
+    def __init__(
+        self, weights: ModelWeights, catalog: Catalog, *, evidence: EvidenceConfig | None = None
+    ) -> None:
         self.weights = weights
+        self.evidence = evidence or EvidenceConfig()
+        self.finder = EvidenceFinder(catalog, config=self.evidence)
         self.extractor = FeatureExtractor(catalog)
         self.separator = Separator(weights.sep_weights, weights.types)
         self._coef_t = np.ascontiguousarray(weights.coef.T, dtype=np.float64)
@@ -199,16 +210,31 @@ class TrainedClassifier:
         f = self.features(page)
         p = self.probabilities([f])[0]
         start = max(f.titles, default=0.0) >= 0.75 or (f.page_number or (1, 0))[0] == 1
-        return self._label(p, start)
+        label = self._label(p, start)
+        doc = DocumentGroup(label.doc_type, (0,), label.confidence, label.candidates)
+        doc = decide(doc, self.finder.page(page, f), config=self.evidence)
+        return PageLabel(doc.doc_type, doc.confidence, start, doc.candidates)
 
     # --- sequences -------------------------------------------------------------
     def segment(self, pages: Sequence[PageText]) -> tuple[tuple[PageLabel, ...], Segment]:
-        """Labels per page and the documents of a page sequence (bundle order)."""
+        """Labels per page and the documents of a page sequence (bundle order):
+        the model's split and types, then the open-set decision on each document."""
         feats = [self.features(p) for p in pages]
         probs = self.probabilities(feats)
-        seg = segment(self.separator, feats, probs)
-        labels = tuple(self._label(p, s) for p, s in zip(probs, seg.starts, strict=True))
-        return labels, seg
+        seg = segment(
+            self.separator, feats, probs,
+            file_starts=files_are_documents([p.source for p in pages]),
+        )
+        evidence = [self.finder.page(p, f) for p, f in zip(pages, feats, strict=True)]
+        groups = open_set(seg.groups, evidence, config=self.evidence)
+        labels = [self._label(p, s) for p, s in zip(probs, seg.starts, strict=True)]
+        for old, new in zip(seg.groups, groups, strict=True):
+            if new.doc_type != old.doc_type:  # the decision overrode the model: say so
+                for i in new.page_indices:
+                    labels[i] = PageLabel(
+                        new.doc_type, new.confidence, labels[i].starts_document, new.candidates
+                    )
+        return tuple(labels), replace(seg, groups=groups)
 
     def separate(
         self, pages: Sequence[PageText]

@@ -36,6 +36,9 @@ __all__ = [
     "deskew",
     "detect_blank",
     "detect_orientation",
+    "is_pristine",
+    "ocr_scale",
+    "text_height",
     "normalize_illumination",
     "rotate",
 ]
@@ -44,7 +47,8 @@ __all__ = [
 @dataclass(frozen=True, eq=False)
 class CleanedPage:
     """A cleaned page. ``archive`` (RGB or grey, for the PDF bundle) and ``ocr``
-    (binary 0/255, for Tesseract) have the same geometry."""
+    (for Tesseract: binary 0/255; a pristine page as it came; a page of small text
+    in grey, enlarged ``ocr_scale`` times) have the same geometry."""
 
     archive: np.ndarray
     ocr: np.ndarray
@@ -54,6 +58,13 @@ class CleanedPage:
     skew: float
     blank: bool
     quality: Quality
+    pristine: bool = False  # already clean: ``ocr`` is the page as it came, not binarised
+    ocr_scale: float = 1.0  # ``ocr`` is ``archive`` enlarged this much (small text)
+
+    @property
+    def ocr_dpi(self) -> float:
+        """Resolution of the OCR image (``dpi`` times ``ocr_scale``)."""
+        return self.dpi * self.ocr_scale
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,8 +226,15 @@ def deskew(image: np.ndarray, *, max_angle: float = 15.0, dpi: float = 300.0) ->
 
 # --- illumination, noise, binarisation -------------------------------------------------
 def _background(image: np.ndarray, dpi: float, config: CleanConfig) -> np.ndarray:
-    """Paper brightness (per channel) at ~25 dpi: text-free max filter, smoothed."""
-    tiny, scale = downscale(image, dpi, 25.0)
+    """Paper brightness (per channel) at ~25 dpi: text-free max filter, smoothed.
+
+    Strokes are erased (a ~1 mm max filter) before the page is shrunk: averaged
+    into the small copy, dense thin text would pass for darker paper, and
+    dividing by it would fade the text itself.
+    """
+    k = max(3, int(round(1.0 / 25.4 * dpi)) | 1)
+    paper = cv2.dilate(image, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    tiny, scale = downscale(paper, dpi, 25.0)
     tdpi = dpi * scale
     k = max(3, int(round(config.background_window_mm / 25.4 * tdpi)) | 1)
     bg = cv2.dilate(tiny, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
@@ -244,20 +262,74 @@ def _divide(image: np.ndarray, bg_small: np.ndarray) -> np.ndarray:
 
 
 def noise_level(gray: np.ndarray, *, tiles: int = 6, size: int = 256) -> float:
-    """Fraction of impulse-noise pixels (differ strongly from their 3x3 median)."""
+    """Fraction of impulse-noise pixels: isolated specks, dark on light or light on
+    dark, with at most one neighbour of their own kind.
+
+    Text strokes are not counted (their pixels have neighbours along the stroke):
+    a clean, sharp bilevel scan measures ~0, so its thin strokes and diacritics
+    are never median-filtered away.
+    """
     h, w = gray.shape[:2]
     if h < size or w < size:
         size = min(h, w)
     if size < 8:
         return 0.0
+    kernel = np.ones((3, 3), np.float32)
     fracs = []
     for i in range(tiles):
         y = int((h - size) * (i + 0.5) / tiles)
         x = int((w - size) * ((i * 7 + 3) % tiles + 0.5) / tiles)
         tile = gray[y : y + size, x : x + size]
-        diff = cv2.absdiff(tile, cv2.medianBlur(tile, 3))
-        fracs.append(float(np.mean(diff > 60)))
+        outlier = cv2.absdiff(tile, cv2.medianBlur(tile, 3)) > 60
+        dark = (tile < 128).astype(np.float32)
+        dark_nb = cv2.filter2D(dark, -1, kernel, borderType=cv2.BORDER_REPLICATE) - dark
+        isolated = np.where(dark > 0, dark_nb <= 1, (8 - dark_nb) <= 1)
+        fracs.append(float(np.mean(outlier & isolated)))
     return float(np.median(fracs))
+
+
+def text_height(gray: np.ndarray) -> float | None:
+    """Median height (pixels) of the glyph-sized ink marks of a page, or None
+    when there are too few to tell."""
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    h, w = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_WIDTH]
+    glyphs = (h >= 3) & (h <= gray.shape[0] * 0.05) & (w <= 3 * h)
+    if int(glyphs.sum()) < 20:
+        return None
+    return float(np.median(h[glyphs]))
+
+
+def ocr_scale(gray: np.ndarray, *, config: CleanConfig | None = None) -> float:
+    """How much to enlarge a page for OCR: 1 unless its text is small (see
+    ``CleanConfig.ocr_text_px``)."""
+    config = config or CleanConfig()
+    height = text_height(gray)
+    if height is None or height >= config.ocr_min_text_px:
+        return 1.0
+    return round(min(config.ocr_max_upscale, config.ocr_text_px / height), 3)
+
+
+def _enlarge(image: np.ndarray, scale: float) -> np.ndarray:
+    if scale <= 1.0:
+        return image
+    h, w = image.shape[:2]
+    size = (round(w * scale), round(h * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+
+
+def is_pristine(image: np.ndarray, *, config: CleanConfig | None = None) -> bool:
+    """Pure white paper (no colour cast: every channel) and no impulse noise:
+    nothing for the cleaning to improve."""
+    config = config or CleanConfig()
+    gray = _gray(image)
+    darkest = image.min(axis=2) if image.ndim == 3 else image
+    sample = np.ascontiguousarray(darkest[::3, ::3])
+    otsu, _ = cv2.threshold(sample, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    paper = sample[sample > otsu]
+    if paper.size == 0 or float(np.mean(paper >= 250)) < config.pristine_white:
+        return False
+    return noise_level(gray) <= config.noise_threshold
 
 
 def denoise(image: np.ndarray, *, config: CleanConfig | None = None) -> np.ndarray:
@@ -283,7 +355,14 @@ def binarize(gray: np.ndarray, *, config: CleanConfig | None = None) -> np.ndarr
 # --- composition --------------------------------------------------------------------
 def clean_page(raw: RawPage, *, config: CleanConfig | None = None) -> CleanedPage:
     """Orientation, deskew, border crop, illumination, denoise, binarisation, blank test
-    and quality of one page."""
+    and quality of one page.
+
+    A pristine page (:func:`is_pristine`: a clean bilevel scan, a rendered
+    born-digital page) gets the geometry only: lighting, denoising and our own
+    binarisation can only lose strokes there, so Tesseract reads it as it came.
+    A page of small text (:func:`ocr_scale`: a 72-150 dpi scan or web image) is
+    enlarged for OCR and never median-filtered: its strokes are a pixel wide.
+    """
     config = config or CleanConfig()
     image = np.ascontiguousarray(raw.image)
     dpi = float(raw.dpi)
@@ -318,13 +397,20 @@ def clean_page(raw: RawPage, *, config: CleanConfig | None = None) -> CleanedPag
         _paint(full, border, fill)
         small[border > 0] = fill if small.ndim == 3 else fill[0]
 
-    # illumination and noise
-    bg = _background(small, sdpi, config)
-    archive = _divide(full, bg)
-    if noise_level(_gray(archive)) > config.noise_threshold:
-        archive = cv2.medianBlur(archive, 3)
+    # illumination and noise, unless the page is already clean
+    pristine = not border.any() and is_pristine(full, config=config)
+    archive = full if pristine else _divide(full, _background(small, sdpi, config))
     gray = _gray(archive)
-    ocr = binarize(gray, config=config)
+    scale = 1.0 if blank else ocr_scale(gray, config=config)
+    if pristine or scale > 1.0:
+        # already clean, or small text whose strokes are a pixel or two wide: no
+        # filter, no threshold of ours; Tesseract thresholds the (enlarged) page
+        ocr = _enlarge(archive if pristine else gray, scale)
+    else:
+        if noise_level(gray) > config.noise_threshold:
+            archive = cv2.medianBlur(archive, 3)
+            gray = _gray(archive)
+        ocr = binarize(gray, config=config)
     quality = assess_quality(gray, dpi=dpi, dpi_assumed=raw.dpi_assumed, config=config)
     if blank:  # nothing to read: blur and contrast mean nothing
         quality = replace(quality, flags=tuple(
@@ -339,4 +425,6 @@ def clean_page(raw: RawPage, *, config: CleanConfig | None = None) -> CleanedPag
         skew=geo.skew,
         blank=blank,
         quality=quality,
+        pristine=pristine,
+        ocr_scale=scale,
     )

@@ -30,6 +30,16 @@ class CleanConfig(BaseModel):
     """Background never estimated darker than this fraction of the paper level."""
     noise_threshold: float = Field(default=0.004, ge=0.0)
     """Fraction of impulse-noise pixels above which the page is median-filtered."""
+    pristine_white: float = Field(default=0.98, ge=0.0, le=1.0)
+    """A page whose paper (pixels lighter than the ink threshold) is pure white
+    (>= 250) in at least this share, without noise or scanner border, is already
+    clean (a bilevel scan, a rendered born-digital page): it is read as it is."""
+    ocr_text_px: float = Field(default=24.0, gt=0.0)
+    """Median character height (pixels) the OCR image is brought to when its text is
+    smaller than ``ocr_min_text_px``: a 100-dpi scan or a web image is enlarged
+    before binarisation, which would otherwise merge and break its strokes."""
+    ocr_min_text_px: float = Field(default=16.0, gt=0.0)
+    ocr_max_upscale: float = Field(default=4.0, ge=1.0, le=8.0)
     binarize_min: int = Field(default=90, ge=0, le=255)
     binarize_max: int = Field(default=200, ge=0, le=255)
 

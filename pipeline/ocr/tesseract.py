@@ -60,7 +60,7 @@ class OcrConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    langs: str = "vie+eng"
+    langs: str = "vie"
     psm: int = Field(default=3, ge=0, le=13)
     oem: int = Field(default=1, ge=0, le=3)
     timeout_s: float = Field(default=120.0, gt=0)

@@ -24,8 +24,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from models.schemas import Catalog
-from pipeline.synth.degrade import DegradeSpec, moderate
-from pipeline.synth.doctypes import BY_TYPE
+from pipeline.synth import outside
+from pipeline.synth.degrade import DegradeSpec, arrival, moderate
+from pipeline.synth.doctypes import BY_TYPE, Profile
 from pipeline.synth.dossier import SynthFile, write_dossier
 from pipeline.synth.render import PageSpec
 
@@ -47,6 +48,10 @@ class CorpusConfig(BaseModel):
     faint_rate: float = 0.12  # faint / damaged title
     blank_rate: float = 0.08  # a blank back side after a document
     dpi: int = 300
+    # papers outside the catalog (decisions, letters, contracts...), as most real
+    # dossiers hold: the chance that a dossier has 1-3 of them (labelled unknown)
+    outside_rate: float = 0.0
+    arrival: bool = False  # pages as branches receive them (degrade.arrival), not only scans
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,16 @@ class DossierPlan:
     blank_after: tuple[int, ...]  # indices of documents followed by a blank page
     missing: tuple[str, ...]  # requirement ids the checklist must report missing
     seed: int
+    arrival: bool = False  # degrade pages with ``degrade.arrival`` instead of ``degradation``
+
+
+def profile(doc_type: str) -> Profile:
+    """The look of a catalog type or of a paper outside the catalog (``other:...``)."""
+    return BY_TYPE.get(doc_type) or outside.BY_KIND[doc_type]
 
 
 def _n_pages(doc_type: str, rng: random.Random) -> int:
-    layout = BY_TYPE[doc_type].layout
+    layout = profile(doc_type).layout
     if doc_type == "passport":
         return 1
     if layout == "card":
@@ -83,7 +94,7 @@ def _doc_pages(doc_type: str, rng: random.Random, cfg: CorpusConfig) -> tuple[Pa
     font = rng.choice(cfg.fonts)  # one document, one font and style
     style = rng.choice(cfg.styles)
     fade = rng.uniform(0.25, 0.65) if rng.random() < cfg.faint_rate else 0.0
-    card = BY_TYPE[doc_type].layout == "card"
+    card = profile(doc_type).layout == "card"
     pages = []
     for k in range(n):
         cont = k > 0
@@ -131,6 +142,8 @@ def sample_dossier(catalog: Catalog, seed: int, cfg: CorpusConfig) -> DossierPla
         named = {t for r in proc.requirements for t in r.any_of}
         others = sorted(t for t in BY_TYPE if t not in named)
         types.append(rng.choice(others))
+    if cfg.outside_rate and rng.random() < cfg.outside_rate:
+        types += [rng.choice(sorted(outside.BY_KIND)) for _ in range(rng.randint(1, 3))]
     if not types:  # a dossier has at least one document
         types.append(proc.requirements[0].any_of[0])
         missing = [m for m in missing if m != proc.requirements[0].id]
@@ -150,6 +163,7 @@ def sample_dossier(catalog: Catalog, seed: int, cfg: CorpusConfig) -> DossierPla
         blank_after=blanks,
         missing=tuple(missing),
         seed=seed,
+        arrival=cfg.arrival,
     )
 
 
@@ -167,7 +181,7 @@ def page_truth(plan: DossierPlan) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     for i, doc in enumerate(plan.documents):
         for k, _ in enumerate(doc.pages):
-            out.append({"doc_type": doc.doc_type, "starts": k == 0, "document": i})
+            out.append({"doc_type": outside.truth(doc.doc_type), "starts": k == 0, "document": i})
         if i in plan.blank_after:
             out.append({"doc_type": "blank", "starts": False, "document": None})
     return out
@@ -185,9 +199,13 @@ def write_labelled(folder: Path, plan: DossierPlan) -> Path:
         for spec in specs:
             n += 1
             suffix = (".jpg", ".png", ".tif", ".pdf")[spec.seed % 4]
-            files.append(
-                SynthFile(f"{n:03d}{suffix}", ((spec, degradation(spec.seed)),), dpi=spec.dpi)
+            deg = (
+                arrival(spec.seed, card=profile(doc.doc_type).layout == "card")
+                if plan.arrival
+                else degradation(spec.seed)
             )
+            dpi = round(spec.dpi * deg.scale)
+            files.append(SynthFile(f"{n:03d}{suffix}", ((spec, deg),), dpi=dpi))
     write_dossier(
         target,
         files,
@@ -220,7 +238,14 @@ def sample_dossiers(catalog: Catalog, seeds: Sequence[int], cfg: CorpusConfig) -
 HELDOUT_SEED_BASE = 900_000_000
 
 
-def heldout_config() -> CorpusConfig:
+def heldout_config(*, realistic: bool = False) -> CorpusConfig:
+    """Held-out fonts and styles; ``realistic``: also papers outside the catalog in
+    most dossiers and pages as they really arrive (photos, cards filling the frame,
+    low resolution, bilevel, yellowed)."""
+    if realistic:
+        return CorpusConfig(
+            fonts=HELDOUT_FONTS, styles=HELDOUT_STYLES, outside_rate=0.7, arrival=True
+        )
     return CorpusConfig(fonts=HELDOUT_FONTS, styles=HELDOUT_STYLES)
 
 

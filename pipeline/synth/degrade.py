@@ -28,6 +28,12 @@ class DegradeSpec(BaseModel):
     blur: float = Field(default=0.0, ge=0, le=10)  # gaussian sigma in pixels
     jpeg_quality: int | None = Field(default=None, ge=5, le=100)
     uneven_light: float = Field(default=0.0, ge=0, le=1)  # gradient + vignette strength
+    # --- how papers really arrive (all off by default) ---
+    crop_content: bool = False  # keep only the inked region: a card filling the frame
+    yellow: float = Field(default=0.0, ge=0, le=1)  # aged, yellowed paper
+    perspective: float = Field(default=0.0, ge=0, le=0.2)  # phone photo: corners moved
+    scale: float = Field(default=1.0, gt=0.1, le=1)  # resampled: 0.4 of 300 dpi = 120 dpi
+    bilevel: bool = False  # black and white scan
     seed: int = 0
 
     @field_validator("rotation")
@@ -36,6 +42,32 @@ class DegradeSpec(BaseModel):
         if v not in (0, 90, 180, 270):
             raise ValueError("rotation must be 0, 90, 180 or 270")
         return v
+
+
+def arrival(seed: int, *, card: bool = False) -> DegradeSpec:
+    """A page as branches really receive it, deterministic in ``seed``: a card
+    photographed or scanned filling the frame, a phone photo (perspective,
+    uneven light), a 100-150 dpi scan, a bilevel scan, yellowed paper, or a
+    moderate scan; never sideways."""
+    rng = random.Random(f"arrival:{seed}")
+    base = moderate(seed).model_copy(update={"rotation": 0})
+    kind = rng.choices(
+        ("frame", "photo", "lowres", "bilevel", "yellow", "scan"),
+        weights=(3 if card else 0, 2, 2, 2, 2, 2),
+    )[0]
+    if kind == "frame":
+        return base.model_copy(update={"crop_content": True, "border_px": 0, "skew_deg": 0.0,
+                                       "perspective": round(rng.uniform(0, 0.04), 3)})
+    if kind == "photo":
+        return base.model_copy(update={"perspective": round(rng.uniform(0.02, 0.06), 3),
+                                       "border_px": 0, "uneven_light": 0.7})
+    if kind == "lowres":
+        return base.model_copy(update={"scale": rng.choice((1 / 3, 0.4, 0.5)), "blur": 0.6})
+    if kind == "bilevel":
+        return DegradeSpec(skew_deg=base.skew_deg / 2, bilevel=True, seed=seed)
+    if kind == "yellow":
+        return base.model_copy(update={"yellow": round(rng.uniform(0.4, 1.0), 2)})
+    return base
 
 
 def moderate(seed: int) -> DegradeSpec:
@@ -72,6 +104,35 @@ def _uneven_light(img: np.ndarray, strength: float, rng: np.random.Generator) ->
     light = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     out = img.astype(np.float32) * np.clip(light, 0.3, 1.0)[:, :, None]
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _crop_content(img: np.ndarray) -> np.ndarray:
+    """The inked region (card, stamp...) with a 3 % margin: what a phone photo or a
+    card scanner gives of a card instead of an A4 sheet."""
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
+    ys, xs = np.nonzero(grey < 200)
+    if len(xs) == 0:
+        return img.copy()
+    h, w = grey.shape
+    my, mx = int(0.03 * h), int(0.03 * w)
+    top, bottom = max(0, ys.min() - my), min(h, ys.max() + my)
+    left, right = max(0, xs.min() - mx), min(w, xs.max() + mx)
+    return np.ascontiguousarray(img[top:bottom, left:right])
+
+
+def _perspective(img: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
+    """A phone photo: the page's corners pulled in by up to ``amount`` of its size,
+    on a table-coloured background."""
+    h, w = img.shape[:2]
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    pull = rng.uniform(0, amount, size=(4, 2)) * np.array([w, h], dtype=np.float32)
+    sign = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=np.float32)
+    dst = (src + sign * pull).astype(np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)
+    table = tuple(int(v) for v in rng.integers(90, 160, size=3))
+    return cv2.warpPerspective(
+        img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=table
+    )
 
 
 def _skew_on_background(
@@ -139,7 +200,12 @@ def degrade(image: np.ndarray, spec: DegradeSpec) -> np.ndarray:
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
     rng = np.random.default_rng(spec.seed)
-    out = img.copy()
+    out = _crop_content(img) if spec.crop_content else img.copy()
+    if spec.yellow > 0:
+        tint = np.array([1.0, 1.0 - 0.07 * spec.yellow, 1.0 - 0.28 * spec.yellow], np.float32)
+        out = np.clip(out.astype(np.float32) * tint, 0, 255).astype(np.uint8)
+    if spec.perspective > 0:
+        out = _perspective(out, spec.perspective, rng)
     if spec.uneven_light > 0:
         out = _uneven_light(out, spec.uneven_light, rng)
     out = _skew_on_background(out, spec.skew_deg, spec.border_px, rng)
@@ -147,8 +213,15 @@ def degrade(image: np.ndarray, spec: DegradeSpec) -> np.ndarray:
         out = np.ascontiguousarray(np.rot90(out, k=-(spec.rotation // 90)))
     if spec.blur > 0:
         out = cv2.GaussianBlur(out, (0, 0), spec.blur)
+    if spec.scale < 1:
+        h, w = out.shape[:2]
+        size = (max(16, round(w * spec.scale)), max(16, round(h * spec.scale)))
+        out = cv2.resize(out, size, interpolation=cv2.INTER_AREA)
     if spec.noise > 0:
         out = _noise(out, spec.noise, rng)
+    if spec.bilevel:
+        grey = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)
+        out = cv2.cvtColor(np.where(grey < 150, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2RGB)
     if spec.jpeg_quality is not None:
         out = _jpeg(out, spec.jpeg_quality)
     return out

@@ -258,6 +258,12 @@ BY_TYPE: dict[str, Profile] = {p.doc_type: p for p in PROFILES}
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "parent": ("Cha", "Mẹ", "Ông nội", "Bà ngoại"),
+    "subject": ("Thu hồi đất để thực hiện dự án mở rộng đường giao thông",
+                "Phê duyệt kế hoạch sử dụng đất năm 2026",
+                "Tăng cường công tác cải cách thủ tục hành chính",
+                "Giải quyết đơn kiến nghị của công dân"),
+    "legal_basis": ("Luật Đất đai ngày 18 tháng 01 năm 2024", "Luật Tổ chức chính quyền địa phương"),
+    "grade": ("Khá", "Giỏi", "Trung bình"),
     "relation": ("Vợ", "Chồng", "Con", "Cha", "Mẹ", "Anh ruột", "Chị ruột"),
     "marital": ("Chưa đăng ký kết hôn với ai", "Đã ly hôn, chưa kết hôn lại", "Có vợ/chồng"),
     "purpose": ("Đăng ký kết hôn", "Bổ sung hồ sơ mua nhà", "Vay vốn ngân hàng"),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipeline.classify.text import strip_diacritics
-from pipeline.synth import doctypes, texts
+from pipeline.synth import doctypes, outside, texts
 from pipeline.synth.doctypes import Profile
 
 if TYPE_CHECKING:
@@ -594,7 +594,7 @@ def _parcel_map(lay: _Layout, rng: random.Random, bottom: float) -> None:
 def render_typed(spec: PageSpec) -> SynthPage:
     """Render a page of ``spec.doc_type`` from its profile (see the module docstring)."""
     r = _r()
-    profile = doctypes.BY_TYPE[spec.doc_type or ""]
+    profile = doctypes.BY_TYPE.get(spec.doc_type or "") or outside.BY_KIND[spec.doc_type or ""]
     rng = random.Random(spec.seed)
     family = r._choose_font(spec, rng)
     lay = r._Layout(spec, rng, family)

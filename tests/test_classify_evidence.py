@@ -1,0 +1,146 @@
+"""The open-set decision: a catalog type only on positive evidence of it.
+
+Pages are drawn here (a decision of a People's Committee, a citizen ID card
+filling the frame, the same card's number quoted in a letter), read by the
+real page stage (cleaning + Tesseract) and classified by the shipped model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from models.catalog import load_catalog
+from models.schemas import UNKNOWN
+from pipeline.classify.evidence import Evidence, EvidenceConfig, decide, open_set
+from pipeline.classify.group import DocumentGroup
+from pipeline.classify.titles import PageText
+from pipeline.classify.trained import TrainedClassifier
+from pipeline.page import PageConfig, process_page
+from pipeline.types import Candidate, PageRef, RawPage
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+
+def _draw(size: tuple[int, int], lines: list[tuple[str, int, bool]], *, dpi: int = 300) -> RawPage:
+    """Lines of (text, point size, bold) drawn top-down, centred, on white paper."""
+    img = Image.new("RGB", size, "white")
+    d = ImageDraw.Draw(img)
+    y = int(0.06 * size[1])
+    for text, pt, bold in lines:
+        font = ImageFont.truetype(BOLD if bold else FONT, round(pt * dpi / 72))
+        w = d.textlength(text, font=font)
+        x = max(10, int((size[0] - w) / 2)) if bold else int(0.08 * size[0])
+        d.text((x, y), text, fill=(20, 20, 20), font=font)
+        y += round(pt * dpi / 72 * 1.6)
+    return RawPage(PageRef("page.png"), np.asarray(img), float(dpi))
+
+
+def _read(raw: RawPage) -> PageText:
+    done = process_page(raw, config=PageConfig())
+    assert done.ocr is not None
+    return PageText(ocr=done.ocr, layout=done.layout, source=raw.ref.source)
+
+
+@pytest.fixture(scope="module")
+def model() -> TrainedClassifier:
+    return TrainedClassifier.load(load_catalog())
+
+
+A4 = (2480, 3508)
+BODY = (
+    "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015; "
+    "xét đề nghị của Trưởng phòng Tài nguyên và Môi trường về việc thu hồi "
+    "thửa đất số 125, tờ bản đồ số 7 của bà Nguyễn Thị Hoa, căn cước công dân "
+    "số 001203004567, để thực hiện dự án mở rộng đường giao thông liên xã."
+)
+
+
+def _wrapped(text: str, width: int = 70) -> list[tuple[str, int, bool]]:
+    words, lines, cur = text.split(), [], ""
+    for w in words:
+        if len(cur) + len(w) + 1 > width:
+            lines.append((cur, 12, False))
+            cur = w
+        else:
+            cur = f"{cur} {w}".strip()
+    return [*lines, (cur, 12, False)]
+
+
+def test_an_official_decision_outside_the_catalog_is_not_given_a_catalog_type(
+    model: TrainedClassifier,
+) -> None:
+    page = _read(_draw(A4, [
+        ("ỦY BAN NHÂN DÂN XÃ AN KHÁNH", 12, True),
+        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, True),
+        ("Độc lập - Tự do - Hạnh phúc", 12, True),
+        ("QUYẾT ĐỊNH", 15, True),
+        ("Về việc thu hồi đất để thực hiện dự án", 13, True),
+        *_wrapped(BODY), *_wrapped(BODY), *_wrapped(BODY),
+        ("CHỦ TỊCH", 12, True),
+    ]))
+    labels, groups = model.separate([page])
+    assert len(groups) == 1
+    assert groups[0].doc_type == UNKNOWN or groups[0].confidence < 0.6
+    assert labels[0].confidence < 0.6
+
+
+def test_a_citizen_id_card_filling_the_frame_is_found(model: TrainedClassifier) -> None:
+    card = _draw((1012, 638), [
+        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 5, True),
+        ("Độc lập - Tự do - Hạnh phúc", 5, True),
+        ("CĂN CƯỚC CÔNG DÂN", 9, True),
+        ("Số / No.: 001203004567", 8, False),
+        ("Họ và tên / Full name: NGUYỄN THỊ HOA", 6, False),
+        ("Ngày sinh / Date of birth: 12/03/2003", 6, False),
+        ("Quê quán: Hà Nội", 6, False),
+        ("Có giá trị đến: 12/03/2028", 5, False),
+    ])
+    labels, groups = model.separate([_read(card)])
+    assert [g.doc_type for g in groups] == ["citizen_id"]
+    assert groups[0].confidence >= 0.6
+    assert labels[0].doc_type == "citizen_id"
+
+
+def test_an_id_number_quoted_in_a_letter_is_no_card(model: TrainedClassifier) -> None:
+    letter = _read(_draw(A4, [
+        ("ỦY BAN NHÂN DÂN XÃ AN KHÁNH", 12, True),
+        ("THÔNG BÁO", 15, True),
+        *_wrapped(BODY), *_wrapped(BODY), *_wrapped(BODY), *_wrapped(BODY),
+    ]))
+    _, groups = model.separate([letter])
+    assert not (groups[0].doc_type == "citizen_id" and groups[0].confidence >= 0.6)
+
+
+# --- the decision itself, on values ------------------------------------------------
+GROUP = DocumentGroup(
+    "land_certificate", (0, 1), 0.97,
+    (Candidate("land_certificate", 0.97), Candidate("cadastral_extract", 0.02)),
+)
+
+
+def test_no_evidence_makes_an_unknown_with_capped_candidates() -> None:
+    out = decide(GROUP, Evidence({}))
+    assert out.doc_type == UNKNOWN and out.confidence == 0.0
+    assert out.candidates[0] == Candidate("land_certificate", EvidenceConfig().unproven_cap)
+    assert out.page_indices == GROUP.page_indices
+
+
+def test_evidence_for_the_model_type_keeps_its_confidence() -> None:
+    assert decide(GROUP, Evidence({"land_certificate": 0.8})) == GROUP
+
+
+def test_structure_of_another_type_wins_and_a_disagreeing_title_goes_to_review() -> None:
+    card = decide(GROUP, Evidence({"citizen_id": 0.85}, frozenset({"citizen_id"})))
+    assert (card.doc_type, card.confidence) == ("citizen_id", 0.85)
+    titled = decide(GROUP, Evidence({"authorization": 0.9}))
+    assert titled.doc_type == "authorization" and titled.confidence < 0.6
+
+
+def test_a_continuation_page_takes_the_evidence_of_its_document() -> None:
+    groups = open_set([GROUP], [Evidence({"land_certificate": 0.9}), Evidence({})])
+    assert groups == (GROUP,)
+    alone = open_set([GROUP], [Evidence({}), Evidence({})])
+    assert alone[0].doc_type == UNKNOWN
