@@ -18,7 +18,7 @@ from pipeline.classify.group import DocumentGroup
 from pipeline.classify.titles import PageText
 from pipeline.classify.trained import TrainedClassifier
 from pipeline.page import PageConfig, process_page
-from pipeline.types import Candidate, PageRef, RawPage
+from pipeline.types import Candidate, OcrResult, PageRef, RawPage, Word
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -139,8 +139,47 @@ def test_structure_of_another_type_wins_and_a_disagreeing_title_goes_to_review()
     assert titled.doc_type == "authorization" and titled.confidence < 0.6
 
 
-def test_a_continuation_page_takes_the_evidence_of_its_document() -> None:
-    groups = open_set([GROUP], [Evidence({"land_certificate": 0.9}), Evidence({})])
+def test_a_continuation_page_takes_the_evidence_of_its_document(
+    model: TrainedClassifier,
+) -> None:
+    finder = model.finder
+    groups = open_set([GROUP], [Evidence({"land_certificate": 0.9}), Evidence({})], finder)
     assert groups == (GROUP,)
-    alone = open_set([GROUP], [Evidence({}), Evidence({})])
+    alone = open_set([GROUP], [Evidence({}), Evidence({})], finder)
     assert alone[0].doc_type == UNKNOWN
+    # one field label on each page: together they prove the type
+    label = "nguoi su dung dat chu so huu tai san"
+    other = "nhung thay doi sau khi cap giay chung nhan"
+    split = [Evidence({}, labels={"land_certificate": frozenset({label})}),
+             Evidence({}, labels={"land_certificate": frozenset({other})})]
+    assert open_set([GROUP], split, finder) == (GROUP,)
+    assert open_set([GROUP], split[:1] + [Evidence({})], finder)[0].doc_type == UNKNOWN
+
+
+def _typed_page(lines: list[str]) -> PageText:
+    words = tuple(
+        Word(text=t, left=200 + 120 * j, top=300 + 60 * i, width=110, height=40, conf=95.0,
+             line=i + 1)
+        for i, line in enumerate(lines)
+        for j, t in enumerate(line.split())
+    )
+    return PageText(OcrResult(words=words, width=2480, height=3508, dpi=300, mean_conf=95.0))
+
+
+def test_field_labels_and_form_codes_prove_a_form_whose_title_is_unreadable(
+    model: TrainedClassifier,
+) -> None:
+    finder = model.finder
+
+    def proven(lines: list[str]) -> set[str]:
+        page = _typed_page(lines)
+        return set(finder.proven(finder.page(page, model.features(page))).strength)
+
+    two = ["Quan hệ với người được khai sinh: Mẹ",
+           "Ngày, tháng, năm sinh bằng chữ: Ngày ba tháng mười"]
+    assert "birth_reg_form" in proven(two)
+    assert "birth_reg_form" not in proven(two[:1])  # one label is not enough
+    assert "residence_change_form" in proven(["Mẫu CT01 ban hành kèm theo Thông tư"])
+    # what land papers outside the catalog share with the certificate proves nothing
+    assert not proven(["Thửa đất số: 125", "Tờ bản đồ số: 7", "Diện tích: 56,7 m2",
+                       "Mục đích sử dụng: Đất ở tại đô thị"])

@@ -8,7 +8,7 @@ import numpy as np
 
 from models.catalog import load_catalog
 from pipeline.assemble import classify_pages
-from pipeline.classify import PageText
+from pipeline.classify import PageText, fold
 from pipeline.classify.features import N_LAYOUT, PageFeatures
 from pipeline.classify.separation import (
     BARE,
@@ -119,16 +119,38 @@ def test_files_are_documents_only_when_some_file_has_several_pages() -> None:
 
 def test_in_a_dossier_of_document_files_files_start_documents_and_stay_whole() -> None:
     model = TrainedClassifier.load(load_catalog())
-    form = simulated_reading(PageSpec(doc_type="birth_reg_form", seed=3), seed=1, junk_words=0)
-    titled = simulated_reading(PageSpec(doc_type="land_certificate", seed=4), seed=2, junk_words=0)
+    form = simulated_reading(
+        PageSpec(doc_type="birth_reg_form", typed=True, seed=3), seed=1, junk_words=0
+    )
+    titled = simulated_reading(
+        PageSpec(doc_type="land_certificate", typed=True, seed=4), seed=2, junk_words=0
+    )
     bare = PageText(ocr=replace(form.ocr, words=form.ocr.words[-12:]), layout=form.layout)
     pages = [form, bare, bare, titled]
     sources = ["a.pdf", "a.pdf", "b.pdf", "b.pdf"]
     feats = [model.features(p) for p in pages]
     probs = model.probabilities(feats)
     seg = segment(model.separator, feats, probs, file_starts=files_are_documents(sources))
-    # b.pdf starts with a bare page; inside it, a sure title still opens a document
+    # b.pdf starts with a bare page; inside it, a sure catalog title still opens one
     assert seg.starts[:3] == (True, False, True)
-    assert seg.starts[3] == (seg.start_probs[3] >= 0.9)
+    assert max(feats[3].titles) >= 0.75 and seg.start_probs[3] >= 0.9
+    assert seg.starts[3] is True
+    # a page with the motto but no readable title, inside a file, stays in its
+    # file's document even where the model alone would split there
+    death = simulated_reading(
+        PageSpec(doc_type="death_reg_form", typed=True, seed=5), seed=3, junk_words=0
+    )
+    title_line = {w.line_key for w in death.ocr.words if fold(w.text) == "khai"}
+    untitled = PageText(
+        ocr=replace(death.ocr, words=tuple(
+            w for w in death.ocr.words if w.line_key not in title_line
+        )),
+        layout=death.layout,
+    )
+    f2 = [feats[0], model.features(untitled)]
+    p2 = model.probabilities(f2)
+    assert max(f2[1].titles) < 0.75
+    assert segment(model.separator, f2, p2).starts[1] is True
+    assert segment(model.separator, f2, p2, file_starts=(True, False)).starts[1] is False
     free = segment(model.separator, feats, probs)
     assert free.starts[2] is False  # without the files, the bare page continues

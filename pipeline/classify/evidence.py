@@ -38,10 +38,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel, ConfigDict, Field
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from models.schemas import UNKNOWN, Catalog
 from pipeline.classify.features import PageFeatures
@@ -89,12 +89,17 @@ class Evidence:
 
     strength: dict[str, float]
     structural: frozenset[str] = frozenset()
+    #: field labels of each type found (counted over a whole document by
+    #: :meth:`EvidenceFinder.proven`: a continuation page adds its own)
+    labels: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def merged(self, other: Evidence) -> Evidence:
         keys = self.strength.keys() | other.strength.keys()
+        found = self.labels.keys() | other.labels.keys()
         return Evidence(
             {k: max(self.strength.get(k, 0.0), other.strength.get(k, 0.0)) for k in keys},
             self.structural | other.structural,
+            {k: self.labels.get(k, frozenset()) | other.labels.get(k, frozenset()) for k in found},
         )
 
 
@@ -114,37 +119,54 @@ class EvidenceFinder:
         }
 
     def page(self, page: PageText, feats: PageFeatures) -> Evidence:
-        """Titles, field labels and defining structure found on this page."""
+        """Titles, field labels and defining structure found on this page (the
+        labels prove a type only through :meth:`proven`)."""
         cfg = self.config
         strength = {
             t: s for t, s in zip(self.types, feats.titles, strict=True) if s >= cfg.title_min
         }
-        for t in self._label_types(feats.text_folded):
-            strength[t] = max(strength.get(t, 0.0), cfg.labels_strength)
         structural = {t: s for t, s in _structure(page, feats, cfg).items() if t in self.types}
         for t, s in structural.items():
             strength[t] = max(strength.get(t, 0.0), s)
-        return Evidence(strength, frozenset(structural))
+        return Evidence(strength, frozenset(structural), self._labels_found(feats.text_folded))
 
-    def _label_types(self, text: str) -> list[str]:
-        """Types with enough of their field labels on the page (fuzzy; short labels
+    def proven(self, evidence: Evidence) -> Evidence:
+        """``evidence`` (of a page or a whole document) with the types its field
+        labels prove: ``labels_min`` distinct labels, or one printed form code."""
+        strength = dict(evidence.strength)
+        for doc_type, found in evidence.labels.items():
+            need = min(self.config.labels_min, len(self._labels[doc_type]))
+            if len(found) >= need or any(_FORM_CODE.search(f) for f in found):
+                strength[doc_type] = max(strength.get(doc_type, 0.0), self.config.labels_strength)
+        return replace(evidence, strength=strength)
+
+    def _labels_found(self, text: str) -> dict[str, frozenset[str]]:
+        """Field labels of each type on the page (fuzzy, in one batch; short labels
         as whole words)."""
         padded = f" {text} "
-        found = []
-        for doc_type, labels in self._labels.items():
-            need = min(self.config.labels_min, len(labels))
-            hits = 0
-            for label in labels:
-                if len(label) <= 8:
-                    hit = f" {label} " in padded
-                else:
-                    hit = fuzz.partial_ratio(label, text, score_cutoff=self.config.label_ratio) > 0
-                # a printed form code ("Mẫu CT01") names the form as its title does
-                hits += need if hit and _FORM_CODE.search(label) else hit
-                if hits >= need:
-                    found.append(doc_type)
-                    break
-        return found
+        longs = [(t, lab) for t, labs in self._labels.items() for lab in labs if len(lab) > 8]
+        scores: Sequence[float] = (
+            process.cdist(
+                [lab for _, lab in longs],
+                [text],
+                scorer=fuzz.partial_ratio,
+                score_cutoff=self.config.label_ratio,
+                workers=1,
+            )[:, 0]
+            if text and longs
+            else []
+        )
+        hits = [pair for pair, score in zip(longs, scores, strict=True) if score > 0]
+        hits += [
+            (t, lab)
+            for t, labs in self._labels.items()
+            for lab in labs
+            if len(lab) <= 8 and f" {lab} " in padded
+        ]
+        found: dict[str, set[str]] = {}
+        for t, lab in hits:
+            found.setdefault(t, set()).add(lab)
+        return {t: frozenset(labs) for t, labs in found.items()}
 
 
 def _structure(page: PageText, feats: PageFeatures, cfg: EvidenceConfig) -> dict[str, float]:
@@ -210,8 +232,7 @@ def _capped(candidates: Sequence[Candidate], cfg: EvidenceConfig) -> tuple[Candi
 def open_set(
     groups: Sequence[DocumentGroup],
     evidence: Sequence[Evidence],
-    *,
-    config: EvidenceConfig | None = None,
+    finder: EvidenceFinder,
 ) -> tuple[DocumentGroup, ...]:
     """Apply :func:`decide` to each document, with the evidence of all its pages
     (``evidence`` is per page, indexed like the groups' ``page_indices``)."""
@@ -220,5 +241,5 @@ def open_set(
         ev = NO_EVIDENCE
         for i in g.page_indices:
             ev = ev.merged(evidence[i])
-        out.append(decide(g, ev, config=config))
+        out.append(decide(g, finder.proven(ev), config=finder.config))
     return tuple(out)

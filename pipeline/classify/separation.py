@@ -33,6 +33,7 @@ N_SEP = 17
 BIAS = 15  # index of the constant feature in ``_sep_row``
 BARE = 16  # index of the bare-page feature
 DRAWING_TYPES = ("design_drawings",)
+TITLE_START = 0.75  # a title-rule score that opens a document (TitleConfig.start_threshold)
 
 
 def _sep_row(
@@ -54,7 +55,7 @@ def _sep_row(
     draw = float(this in drawing)
     return [
         title_max,
-        float(title_max >= 0.75),
+        float(title_max >= TITLE_START),
         f.shape[5],
         f.shape[6],
         float(k == 1),
@@ -64,7 +65,7 @@ def _sep_row(
         same,
         sim,
         draw * same,
-        float(title_max >= 0.75) * same * (1 - draw),
+        float(title_max >= TITLE_START) * same * (1 - draw),
         f.shape[15],
         f.shape[0],
         float(np.max(p)),
@@ -151,8 +152,9 @@ def segment(
 
     ``file_starts`` (per page: it is the first page of its file) is given when the
     dossier's files are its documents (see :func:`files_are_documents`): every file
-    then starts a document, and a page inside a file starts one only when the
-    model is sure (``within_file_threshold``).
+    then starts a document, and a page inside a file starts one only at a catalog
+    title and when the model is sure (``within_file_threshold``): a motto or an
+    agency header alone also tops an annex or the next page of a decision.
     """
     starts: list[bool] = []
     sprobs: list[float] = []
@@ -164,7 +166,11 @@ def segment(
         open_type = None if open_p is None else int(np.argmax(open_p))
         sp = sep.start_prob(f, p, open_p, open_type)
         by_file = file_starts is not None and file_starts[i]
-        start = sp >= (threshold if file_starts is None else within_file_threshold) or by_file
+        if file_starts is None:
+            start = sp >= threshold
+        else:  # inside a handed-in file, only a sure split at a catalog title
+            titled = max(f.titles, default=0.0) >= TITLE_START
+            start = by_file or (sp >= within_file_threshold and titled)
         starts.append(start)
         sprobs.append(round(sp, 4))
         if start:

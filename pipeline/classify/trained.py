@@ -212,7 +212,7 @@ class TrainedClassifier:
         start = max(f.titles, default=0.0) >= 0.75 or (f.page_number or (1, 0))[0] == 1
         label = self._label(p, start)
         doc = DocumentGroup(label.doc_type, (0,), label.confidence, label.candidates)
-        doc = decide(doc, self.finder.page(page, f), config=self.evidence)
+        doc = decide(doc, self.finder.proven(self.finder.page(page, f)), config=self.evidence)
         return PageLabel(doc.doc_type, doc.confidence, start, doc.candidates)
 
     # --- sequences -------------------------------------------------------------
@@ -226,7 +226,7 @@ class TrainedClassifier:
             file_starts=files_are_documents([p.source for p in pages]),
         )
         evidence = [self.finder.page(p, f) for p, f in zip(pages, feats, strict=True)]
-        groups = open_set(seg.groups, evidence, config=self.evidence)
+        groups = open_set(seg.groups, evidence, self.finder)
         labels = [self._label(p, s) for p, s in zip(probs, seg.starts, strict=True)]
         for old, new in zip(seg.groups, groups, strict=True):
             if new.doc_type != old.doc_type:  # the decision overrode the model: say so
