@@ -145,14 +145,14 @@ class EvidenceFinder:
         as whole words)."""
         padded = f" {text} "
         longs = [(t, lab) for t, labs in self._labels.items() for lab in labs if len(lab) > 8]
-        scores: Sequence[float] = (
+        scores: list[float] = (
             process.cdist(
                 [lab for _, lab in longs],
                 [text],
                 scorer=fuzz.partial_ratio,
                 score_cutoff=self.config.label_ratio,
                 workers=1,
-            )[:, 0]
+            )[:, 0].tolist()
             if text and longs
             else []
         )
