@@ -27,7 +27,7 @@ from pipeline.page import PageConfig, process_page
 from pipeline.types import PageRef
 
 # Bump when a change to the page stage must invalidate cached page results.
-PAGE_STAGE_VERSION = "2"
+PAGE_STAGE_VERSION = "3"
 # Waits between attempts of a task that talks to storage: 52 s in all, so an S3
 # server unreachable for 30 s is ridden out (tests/test_faults_storage.py).
 STORAGE_RETRY_DELAYS_S: list[float] = [2, 5, 10, 15, 20]

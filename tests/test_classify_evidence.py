@@ -7,18 +7,24 @@ real page stage (cleaning + Tesseract) and classified by the shipped model.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from models.catalog import load_catalog
 from models.schemas import UNKNOWN
+from pipeline.assemble import plan_dossier
 from pipeline.classify.evidence import Evidence, EvidenceConfig, decide, open_set
 from pipeline.classify.group import DocumentGroup
 from pipeline.classify.titles import PageText
 from pipeline.classify.trained import TrainedClassifier
+from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, process_page
+from pipeline.synth import PageSpec
 from pipeline.types import Candidate, OcrResult, PageRef, RawPage, Word
+from tests.reading import simulated_reading
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -175,6 +181,7 @@ def test_field_labels_and_form_codes_prove_a_form_whose_title_is_unreadable(
         page = _typed_page(lines)
         return set(finder.proven(finder.page(page, model.features(page))).strength)
 
+    assert proven([]) == set()  # a page without words proves nothing (and does not fail)
     two = ["Quan hệ với người được khai sinh: Mẹ",
            "Ngày, tháng, năm sinh bằng chữ: Ngày ba tháng mười"]
     assert "birth_reg_form" in proven(two)
@@ -183,3 +190,34 @@ def test_field_labels_and_form_codes_prove_a_form_whose_title_is_unreadable(
     # what land papers outside the catalog share with the certificate proves nothing
     assert not proven(["Thửa đất số: 125", "Tờ bản đồ số: 7", "Diện tích: 56,7 m2",
                        "Mục đích sử dụng: Đất ở tại đô thị"])
+
+
+def test_a_torn_title_page_makes_its_requirement_doubtful_not_missing(
+    model: TrainedClassifier,
+) -> None:
+    """The medical birth certificate's title is torn off: whether it is taken for
+    the form's continuation or for an unknown paper, birth_proof is not reported
+    missing; the dossier goes to review."""
+    catalog = load_catalog()
+    form = simulated_reading(
+        PageSpec(doc_type="birth_reg_form", typed=True, seed=21), seed=1, junk_words=0
+    )
+    medical = simulated_reading(
+        PageSpec(doc_type="birth_certificate_medical", typed=True, seed=22, fields=3),
+        seed=2, junk_words=0,
+    )
+    cut = 0.3 * medical.ocr.height
+    torn = PageText(
+        ocr=replace(medical.ocr, words=tuple(w for w in medical.ocr.words if w.top > cut)),
+        layout=medical.layout,
+    )
+    outcomes = [
+        PageOutcome(ref=PageRef(f"00{i}.jpg"), ocr=p.ocr, layout=p.layout, image_ref="x")
+        for i, p in enumerate((form, torn), start=1)
+    ]
+    plan = plan_dossier(
+        outcomes, classifier=model, procedure=catalog.procedure("birth_registration"),
+        facts={}, review_threshold=0.6,
+    )
+    assert "birth_proof" not in plan.checklist.provably_missing
+    assert plan.status == "needs_review"

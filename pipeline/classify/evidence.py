@@ -7,8 +7,8 @@ gets some type, often with a high probability. What every official paper shares
 of no type. A document keeps a catalog type at or above the review threshold
 only when one of its pages shows that type itself:
 
-* its **title** (the fuzzy, diacritic-insensitive title rules: score of that
-  type's title >= ``title_min``);
+* its **title** (the fuzzy, diacritic-insensitive title rules: the title reads
+  well and is most of its line, see ``EvidenceConfig``);
 * its **field labels**: two of the labels the catalog lists for the type
   (``DocumentType.labels``: printed on that form and on no paper outside the
   catalog, e.g. "Quan hệ với người được khai sinh"), or one printed form code
@@ -64,6 +64,11 @@ class EvidenceConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     title_min: float = Field(default=0.6, ge=0, le=1)
+    title_match: float = Field(default=0.85, ge=0, le=1)
+    """A title proves its type when it reads that well ..."""
+    title_coverage: float = Field(default=0.6, ge=0, le=1)
+    """... and is most of its line: "TỜ KHAI CĂN CƯỚC" names the card, it is none;
+    "HỢP ĐỒNG CHUYỂN NHƯỢNG QUYỀN SỬ DỤNG ĐẤT" is no land certificate."""
     unproven_cap: float = Field(default=0.5, ge=0, le=1)
     """Score ceiling of a candidate type without evidence (under the review threshold)."""
     mrz_strength: float = Field(default=0.9, ge=0, le=1)
@@ -123,7 +128,12 @@ class EvidenceFinder:
         labels prove a type only through :meth:`proven`)."""
         cfg = self.config
         strength = {
-            t: s for t, s in zip(self.types, feats.titles, strict=True) if s >= cfg.title_min
+            h.doc_type: h.score
+            for h in feats.hits
+            if h.score >= cfg.title_min
+            and h.match >= cfg.title_match
+            and h.coverage >= cfg.title_coverage
+            and h.doc_type in self.types
         }
         structural = {t: s for t, s in _structure(page, feats, cfg).items() if t in self.types}
         for t, s in structural.items():
@@ -143,6 +153,8 @@ class EvidenceFinder:
     def _labels_found(self, text: str) -> dict[str, frozenset[str]]:
         """Field labels of each type on the page (fuzzy, in one batch; short labels
         as whole words)."""
+        if not text.strip():
+            return {}
         padded = f" {text} "
         longs = [(t, lab) for t, labs in self._labels.items() for lab in labs if len(lab) > 8]
         scores: list[float] = (
@@ -153,7 +165,7 @@ class EvidenceFinder:
                 score_cutoff=self.config.label_ratio,
                 workers=1,
             )[:, 0].tolist()
-            if text and longs
+            if longs
             else []
         )
         hits = [pair for pair, score in zip(longs, scores, strict=True) if score > 0]

@@ -29,7 +29,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from models.schemas import Catalog
 from pipeline.classify.layout import LayoutFeatures
 from pipeline.classify.text import fold
-from pipeline.classify.titles import PageText, TitleClassifier
+from pipeline.classify.titles import PageText, TitleClassifier, TitleHit
 from pipeline.types import OcrResult
 
 _PAGE_NO = re.compile(r"\btrang\s*(\d{1,2})\s*[/|l1]?\s*(\d{1,2})?\b|^\s*-\s*(\d{1,2})\s*-\s*$")
@@ -49,6 +49,7 @@ class PageFeatures:
     cues: tuple[float, ...]  # cue count per catalog type, capped at 3
     shape: tuple[float, ...]  # N_LAYOUT numbers
     page_number: tuple[int, int] | None  # (k, n) or (k, 0) when found
+    hits: tuple[TitleHit, ...] = ()  # the title rules' best match per type (evidence)
 
 
 def _page_number(lines: Sequence[str]) -> tuple[int, int] | None:
@@ -73,7 +74,8 @@ class FeatureExtractor:
         page = PageText(ocr=ocr)
         lines = self._titles._lines(ocr)  # noqa: SLF001 - shared line model
         titles = [0.0] * len(self.types)
-        for hit in self._titles.title_hits(page, _lines=lines):
+        hits = tuple(self._titles.title_hits(page, _lines=lines))
+        for hit in hits:
             if hit.doc_type in self._index:
                 titles[self._index[hit.doc_type]] = hit.score
         cues = [0.0] * len(self.types)
@@ -100,6 +102,7 @@ class FeatureExtractor:
             cues=tuple(cues),
             shape=self._shape(ocr, lines, folded_lines, layout, med),
             page_number=_page_number(folded_lines[-4:] + folded_lines[:2]),
+            hits=hits,
         )
 
     def _shape(self, ocr: OcrResult, lines, folded, layout, med: float) -> tuple[float, ...]:

@@ -55,6 +55,7 @@ MANIFEST = "manifest.json"
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "classifier"
 MAX_CANDIDATES = 3
 N_SEP_V1 = 16  # separator features of the first format-1 models
+PAGE_GUESS = 0.5  # a continuation page this sure of another type makes it a candidate
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ class TrainedClassifier:
             file_starts=files_are_documents([p.source for p in pages]),
         )
         evidence = [self.finder.page(p, f) for p, f in zip(pages, feats, strict=True)]
-        groups = open_set(seg.groups, evidence, self.finder)
+        groups = self._page_guesses(open_set(seg.groups, evidence, self.finder), probs)
         labels = [self._label(p, s) for p, s in zip(probs, seg.starts, strict=True)]
         for old, new in zip(seg.groups, groups, strict=True):
             if new.doc_type != old.doc_type:  # the decision overrode the model: say so
@@ -235,6 +236,35 @@ class TrainedClassifier:
                         new.doc_type, new.confidence, labels[i].starts_document, new.candidates
                     )
         return tuple(labels), replace(seg, groups=groups)
+
+    def _page_guesses(
+        self, groups: Sequence[DocumentGroup], probs: np.ndarray
+    ) -> tuple[DocumentGroup, ...]:
+        """A continuation page that reads as another type on its own (``PAGE_GUESS``
+        or more) puts its document in doubt: the document goes under the review
+        threshold with that type among its candidates, so that a torn title page
+        taken for the previous document's continuation makes a missing requirement
+        of its type doubtful, not missing."""
+        cap = self.evidence.unproven_cap
+        out = []
+        for g in groups:
+            scores = {c.doc_type: c.score for c in g.candidates}
+            doubt = False
+            for i in g.page_indices[1:]:
+                t = self.weights.types[int(np.argmax(probs[i]))]
+                p = float(np.max(probs[i]))
+                if t != g.doc_type and p >= PAGE_GUESS:
+                    doubt = True
+                    scores[t] = max(scores.get(t, 0.0), round(min(p, cap), 4))
+            if doubt:
+                ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+                g = replace(
+                    g,
+                    confidence=min(g.confidence, cap),
+                    candidates=tuple(Candidate(t, sc) for t, sc in ranked[:MAX_CANDIDATES]),
+                )
+            out.append(g)
+        return tuple(out)
 
     def separate(
         self, pages: Sequence[PageText]

@@ -226,15 +226,8 @@ def deskew(image: np.ndarray, *, max_angle: float = 15.0, dpi: float = 300.0) ->
 
 # --- illumination, noise, binarisation -------------------------------------------------
 def _background(image: np.ndarray, dpi: float, config: CleanConfig) -> np.ndarray:
-    """Paper brightness (per channel) at ~25 dpi: text-free max filter, smoothed.
-
-    Strokes are erased (a ~1 mm max filter) before the page is shrunk: averaged
-    into the small copy, dense thin text would pass for darker paper, and
-    dividing by it would fade the text itself.
-    """
-    k = max(3, int(round(1.0 / 25.4 * dpi)) | 1)
-    paper = cv2.dilate(image, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    tiny, scale = downscale(paper, dpi, 25.0)
+    """Paper brightness (per channel) at ~25 dpi: text-free max filter, smoothed."""
+    tiny, scale = downscale(image, dpi, 25.0)
     tdpi = dpi * scale
     k = max(3, int(round(config.background_window_mm / 25.4 * tdpi)) | 1)
     bg = cv2.dilate(tiny, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
@@ -290,11 +283,14 @@ def noise_level(gray: np.ndarray, *, tiles: int = 6, size: int = 256) -> float:
 
 def text_height(gray: np.ndarray) -> float | None:
     """Median height (pixels) of the glyph-sized ink marks of a page, or None
-    when there are too few to tell."""
-    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    when there are too few to tell. Measured after a 3x3 median, so that noise
+    specks are not taken for small glyphs."""
+    _, ink = cv2.threshold(
+        cv2.medianBlur(gray, 3), 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU
+    )
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     h, w = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_WIDTH]
-    glyphs = (h >= 3) & (h <= gray.shape[0] * 0.05) & (w <= 3 * h)
+    glyphs = (h >= 4) & (h <= gray.shape[0] * 0.05) & (w <= 3 * h)
     if int(glyphs.sum()) < 20:
         return None
     return float(np.median(h[glyphs]))
