@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from flows.cli_train import DEFAULT_DIR
 if TYPE_CHECKING:
     from models.schemas import Catalog
     from pipeline.classify.realeval import FileResult
+    from pipeline.classify.titles import PageClassifier
 
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
@@ -68,8 +70,6 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     from models.catalog import load_catalog
     from pipeline.classify.evaluate import evaluate, format_report, labelled_dossiers
-    from pipeline.classify.titles import PageClassifier, TitleClassifier
-    from pipeline.classify.trained import TrainedClassifier
     from pipeline.synth.corpus import heldout_config, write_heldout
 
     catalog = load_catalog()
@@ -84,39 +84,24 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if not labelled_dossiers(args.folder):
         print(f"sohoa: no labelled dossiers (*/labels.json) in {args.folder}", file=sys.stderr)
         return 2
-    classifier: PageClassifier = (
-        TitleClassifier(catalog)
-        if args.titles_only
-        else TrainedClassifier.load(catalog, args.model)
-    )
 
     def progress(done: int, total: int) -> None:
         if done % 25 == 0 or done == total:
             print(f"  read {done}/{total} pages", file=sys.stderr, flush=True)
 
-    ev = evaluate(args.folder, classifier, catalog, workers=args.workers, progress=progress)
-    if args.json:
-        json.dump(ev.figures(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:
-        print(format_report(ev))
-    return 0
+    ev = evaluate(
+        args.folder, _classifier(args, catalog), catalog, workers=args.workers, progress=progress
+    )
+    return _print(args, ev.figures(), lambda: format_report(ev))
 
 
 def _run_real(args: argparse.Namespace, catalog: Catalog) -> int:
     from pipeline.classify.realeval import evaluate_real, format_real, read_labels
-    from pipeline.classify.titles import PageClassifier, TitleClassifier
-    from pipeline.classify.trained import TrainedClassifier
 
     if not args.real.is_file() or not args.folder.is_dir():
         print(f"sohoa: {args.real} or {args.folder} does not exist", file=sys.stderr)
         return 2
     items = read_labels(args.real, args.folder)
-    classifier: PageClassifier = (
-        TitleClassifier(catalog)
-        if args.titles_only
-        else TrainedClassifier.load(catalog, args.model)
-    )
 
     def progress(r: FileResult) -> None:
         print(f"  {r.status:9} {len(r.pages):3} pages  {r.path}", file=sys.stderr, flush=True)
@@ -124,15 +109,29 @@ def _run_real(args: argparse.Namespace, catalog: Catalog) -> int:
     ev = evaluate_real(
         args.folder,
         items,
-        classifier,
+        _classifier(args, catalog),
         catalog,
         workers=args.workers,
         cache=args.cache,
         progress=progress,
     )
+    return _print(args, ev.figures(), lambda: format_real(ev))
+
+
+def _classifier(args: argparse.Namespace, catalog: Catalog) -> PageClassifier:
+    """The model under test: the trained artifact, or the title rules alone."""
+    from pipeline.classify.titles import TitleClassifier
+    from pipeline.classify.trained import TrainedClassifier
+
+    if args.titles_only:
+        return TitleClassifier(catalog)
+    return TrainedClassifier.load(catalog, args.model)
+
+
+def _print(args: argparse.Namespace, figures: object, table: Callable[[], str]) -> int:
     if args.json:
-        json.dump(ev.figures(), sys.stdout, indent=1)
+        json.dump(figures, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        print(format_real(ev))
+        print(table())
     return 0
