@@ -42,7 +42,7 @@ from pipeline.synth.corpus import LABELS_FILE
 from pipeline.types import OcrResult, PageRef, Word
 
 CACHE_DIR = ".cache"
-READING_VERSION = "1"
+READING_VERSION = "2"
 
 
 def _config_key(config: PageConfig) -> str:

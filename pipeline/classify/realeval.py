@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from models.schemas import UNKNOWN, Catalog
@@ -239,13 +240,20 @@ def _text_layer(outcomes: Sequence[PageOutcome]) -> str:
     return run.stdout.decode("utf-8", "replace")
 
 
-def _code_key(config: PageConfig) -> str:
-    """What made a page reading: the page stage's code and its configuration."""
-    h = hashlib.sha256(config.model_dump_json().encode())
+@lru_cache(maxsize=1)
+def _stage_code() -> str:
+    """Hash of the page stage's code (what makes a reading besides its config)."""
+    h = hashlib.sha256()
     base = Path(__file__).resolve().parents[1]
     for part in ("imaging", "ocr", "page.py", "pdf/images.py", "classify/layout.py"):
         for f in sorted((base / part).rglob("*.py")) if (base / part).is_dir() else [base / part]:
             h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _code_key(config: PageConfig) -> str:
+    """What made a page reading: the page stage's code and its configuration."""
+    h = hashlib.sha256((_stage_code() + config.model_dump_json()).encode())
     return h.hexdigest()[:16]
 
 

@@ -40,6 +40,7 @@ from pipeline.classify.group import DocumentGroup
 from pipeline.classify.layout import LayoutFeatures
 from pipeline.classify.separation import (
     N_SEP,
+    TITLE_START,
     Segment,
     Separator,
     files_are_documents,
@@ -55,7 +56,7 @@ MANIFEST = "manifest.json"
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "classifier"
 MAX_CANDIDATES = 3
 N_SEP_V1 = 16  # separator features of the first format-1 models
-PAGE_GUESS = 0.5  # a continuation page this sure of another type makes it a candidate
+PAGE_GUESS = 0.5  # a continuation page this sure of another type puts its document in doubt
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ class TrainedClassifier:
     def classify(self, page: PageText) -> PageLabel:
         f = self.features(page)
         p = self.probabilities([f])[0]
-        start = max(f.titles, default=0.0) >= 0.75 or (f.page_number or (1, 0))[0] == 1
+        start = max(f.titles, default=0.0) >= TITLE_START or (f.page_number or (1, 0))[0] == 1
         label = self._label(p, start)
         doc = DocumentGroup(label.doc_type, (0,), label.confidence, label.candidates)
         doc = decide(doc, self.finder.proven(self.finder.page(page, f)), config=self.evidence)
