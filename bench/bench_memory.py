@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.synth.render import PageSpec, render_page
+from lab.synth.render import PageSpec, render_page
 
 ROOT = Path(__file__).resolve().parents[1]
 SOHOA = Path(sys.executable).parent / "sohoa"

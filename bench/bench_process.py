@@ -28,9 +28,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from pipeline.synth.degrade import moderate
-from pipeline.synth.dossier import SynthFile, write_dossier
-from pipeline.synth.render import PageSpec
+from lab.synth.degrade import moderate
+from lab.synth.dossier import SynthFile, write_dossier
+from lab.synth.render import PageSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SOHOA = Path(sys.executable).parent / "sohoa"

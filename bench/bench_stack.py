@@ -27,6 +27,7 @@ from pathlib import Path
 from bench_process import make_dossier
 
 from flows.deployments import apply_deployments
+from flows.settings import Settings
 from flows.stack import (
     BIN,
     Stack,
@@ -38,7 +39,7 @@ from flows.stack import (
     storage_env,
     wait_s3,
 )
-from flows.storage_io import StorageConfig, ensure_buckets
+from pipeline.storage import StorageConfig, ensure_buckets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,7 +97,7 @@ def main() -> None:
                    "SOHOA_STATE_DIR": str(work / "state"), "PREFECT_UI_ENABLED": "false",
                    "PREFECT_LOGGING_LEVEL": "WARNING"}
             wait_s3(stack, env)
-            config = StorageConfig.from_env(env)
+            config = Settings.from_env(env).storage
             storage = config.open()
             ensure_buckets(config, storage)
             start_prefect_server(stack, env, port, work / "logs", ui=False)

@@ -23,7 +23,10 @@ from typing import Any
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
-from flows.storage_io import dossier_prefix, fetch_results, storage_from_env
+from flows.settings import Settings
+from pipeline.delivery import dossier_prefix
+from pipeline.storage import open_storage
+from pipeline.transfer import fetch_results
 
 DEPLOYMENT = "process-dossier/process-dossier"  # "{flow name}/{deployment name}"
 
@@ -41,8 +44,9 @@ def start_and_wait(request: dict[str, Any], *, timeout_s: float = 1800.0,
 
 def fetch(branch: str, dossier_id: str, out: Path) -> dict[str, Any] | None:
     """report.json and bundle.pdf from the archive bucket into ``out``."""
-    config, storage = storage_from_env()
-    return fetch_results(storage, config.archive, dossier_prefix(branch, dossier_id), out)
+    config = Settings.from_env().storage  # SOHOA_S3_* from the environment
+    return fetch_results(open_storage(config), config.archive,
+                         dossier_prefix(branch, dossier_id), out)
 
 
 def main(argv: list[str] | None = None) -> int:

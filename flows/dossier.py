@@ -1,87 +1,120 @@
-"""The ``process-dossier`` flow: reads like the table of contents of the job."""
+"""The dossier flows: each reads like the table of contents of the job.
+
+``process-dossier`` (the deployed system) takes a dossier from the intake bucket
+and delivers it to archive and quarantine; ``process-folder`` (``sohoa process``)
+takes a folder on this machine and delivers to an output folder. Both run the
+same :func:`run_dossier` over the storage interface: one inventory, one page
+task, one delivery.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
-from prefect import flow, task, unmapped
-from prefect.artifacts import (
-    create_link_artifact,
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, unmapped
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
-from prefect.states import Completed, State
+from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.archive import bad_inputs, deliver_to_archive, inventory_intake, notify_webhook
-from flows.params import DossierRequest, LocalInput, LocalOutput, PageJob
+from flows.artifacts import final_state, publish_artifacts
+from flows.params import DossierRequest
 from flows.settings import Settings
 from flows.signing import build_signer, engine_versions
-from flows.storage_io import forget_objects
-from flows.tasks import ensure_ocr_limit, inventory, process_page_task, source_name
+from flows.tasks import (
+    assemble_bundle,
+    deliver_task,
+    ensure_ocr_limit,
+    inventory_task,
+    process_page_task,
+    read_intake_task,
+)
+from flows.webhook import notify_webhook
 from models.catalog import load_catalog
-from models.schemas import Report
-from pipeline.assemble import Plan, archive_metadata, bookmarks, plan_dossier
+from models.schemas import Report, parse_manifest
+from pipeline.assemble import archive_metadata, plan_dossier
 from pipeline.classify.trained import classifier_version, default_classifier
+from pipeline.delivery import IntakeDossier, Place, Places
 from pipeline.duplicates import flag_duplicates
-from pipeline.fileio import write_atomic
+from pipeline.environment import check_environment
+from pipeline.errors import InputError, SohoaError
+from pipeline.inventory import PageJob, forget_objects, nfc
 from pipeline.ocr.tesseract import OcrConfig
 from pipeline.outcome import PageOutcome
-from pipeline.page import PageConfig
-from pipeline.pdf.bundle import BundlePage, build_bundle
+from pipeline.page import PageConfig, stage_fingerprint
 from pipeline.report import build_report
 from pipeline.sign.signer import SignMeta, sign_pdf
+from pipeline.storage import LocalStorage, Storage, open_storage
 
 VN_TZ = timezone(timedelta(hours=7))
 REVIEW_THRESHOLD = 0.6
-
+LOCAL_IN, LOCAL_OUT = "input", "output"  # the CLI's two folders, as buckets
 
 # Page tasks wait for OCR slots anyway; one thread per core is enough per run.
 _DEPLOYED_RUNNER: Any = ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1)
 
 
-@flow(name="process-dossier", flow_run_name="{request.dossier_id}", task_runner=_DEPLOYED_RUNNER)
-def process_dossier(
-    request: DossierRequest, source: LocalInput | None = None, target: LocalOutput | None = None
-) -> Any:
-    """Clean, OCR, classify and check one dossier; write its signed bundle and report.
+@dataclass(frozen=True)
+class DossierIO:
+    """Where one dossier is read from and delivered to."""
 
-    With ``source``/``target`` (the CLI): local files in, a local folder out. Without
-    them (the deployed system): pages from ``intake/{branch}/{dossier_id}/``, results
-    to ``archive/...`` and ``quarantine/...`` of the storage configured on the worker.
-    """
+    storage: Storage
+    places: Places
+    intake: IntakeDossier
+    consume_intake: bool  # delete from intake once delivered (never the CLI's own files)
+
+
+@flow(name="process-dossier", flow_run_name="{request.dossier_id}", task_runner=_DEPLOYED_RUNNER)
+def process_dossier(request: DossierRequest) -> State:
+    """Clean, OCR, classify and check one dossier of the intake bucket; deliver its
+    signed bundle, originals and report to archive, unreadable inputs to quarantine."""
     settings = Settings.from_env()
+    storage = open_storage(settings.storage)
+    places = Places.in_buckets(settings.storage, request.branch, request.dossier_id)
+    intake = read_intake_task(storage, places.intake)
+    io = DossierIO(storage, places, intake, consume_intake=True)
+    return run_dossier(request, io, settings=settings,
+                       ocr_limit=ensure_ocr_limit(settings.workers))
+
+
+@flow(name="process-folder", flow_run_name="{request.dossier_id}")
+def process_folder(request: DossierRequest, folder: str, out_dir: str,
+                   only: str | None = None) -> State:
+    """``sohoa process``: the page files of ``folder`` (or the one file ``only``) in,
+    ``out_dir`` out (``bundle.pdf``, ``originals/``, ``quarantine/``, ``report.json``)."""
+    settings = Settings.from_env()
+    storage = LocalStorage.of_folders({LOCAL_IN: Path(folder), LOCAL_OUT: Path(out_dir)})
+    places = Places(Place(LOCAL_IN), Place(LOCAL_OUT), Place(LOCAL_OUT, "quarantine/"),
+                    dossier_id=request.dossier_id, branch=request.branch)
+    storage.ensure_bucket(LOCAL_OUT)
+    intake = (IntakeDossier(manifest=None, names=(only,)) if only
+              else read_intake_task(storage, places.intake))
+    return run_dossier(request, DossierIO(storage, places, intake, consume_intake=False),
+                       settings=settings, ocr_limit=None)
+
+
+def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
+                ocr_limit: str | None) -> State:
+    """The job, whatever the storage: inventory, pages, plan, bundle, report, delivery."""
     catalog = load_catalog()
     procedure = catalog.procedure(request.procedure)
     config = PageConfig(ocr=OcrConfig(langs=settings.ocr_langs, timeout_s=settings.ocr_timeout_s))
+    machine = check_environment(ocr=config.ocr, state_dir=settings.state_dir)
     signer = build_signer(settings)
-    work_dir = str(settings.state_dir / "work")
-
-    intake = None
-    if source is None:
-        intake, files, jobs, failures = inventory_intake(request, work_dir)
-        ocr_limit = ensure_ocr_limit()
-    else:
-        files = source.files
-        jobs, failures = inventory(source.files)
-        ocr_limit = None
-    pages = run_pages(jobs, config=config, work_dir=work_dir, ocr_limit=ocr_limit,
-                      label=request.dossier_id)
-    outcomes = in_input_order(files, failures + pages)
-    outcomes = flag_duplicates(outcomes, {j.source: j.sha256 for j in jobs})
-
+    names = io.intake.page_names(_listed(io.intake))
+    if not names:
+        raise InputError(f"no page files in {io.places.intake.bucket}/{io.places.intake.prefix}")
+    jobs, failures = inventory_task(io.storage, io.places.intake, names,
+                                    present=io.intake.names, work_dir=settings.work_dir)
+    pages = run_pages(jobs, config=config, made_by=stage_fingerprint(config), io=io,
+                      work_dir=settings.work_dir, ocr_limit=ocr_limit, label=request.dossier_id)
+    outcomes = flag_duplicates(in_input_order(names, failures + pages),
+                               {j.source: j.sha256 for j in jobs})
     classifier = default_classifier(catalog)
     plan = plan_dossier(outcomes, classifier=classifier, procedure=procedure,
                         facts=request.facts, review_threshold=REVIEW_THRESHOLD)
@@ -93,45 +126,38 @@ def process_dossier(
                                 submitted_at=request.submitted_at)
         pdf = assemble_bundle(plan, marks_from=catalog, meta=meta, created=created)
         signed = sign_pdf(pdf, signer=signer, meta=SignMeta(organisation=settings.organisation))
-    bundle_info = None if signed is None else {
-        "key": "bundle.pdf", "sha256": hashlib.sha256(signed).hexdigest(),
-        "pages": len(plan.bundle_outcomes), "pdfa": "2b", "signed": True}
     report = build_report(plan, dossier_id=request.dossier_id, procedure_id=procedure.id,
-                          branch=request.branch, facts=request.facts, bundle=bundle_info,
+                          branch=request.branch, facts=request.facts, bundle=signed,
                           generated_at=datetime.now(VN_TZ),
-                          engine={**engine_versions(),
+                          engine={**engine_versions(machine),
                                   "classifier": classifier_version(classifier)})
-    report = Report.model_validate(report).model_dump(mode="json")
-    if intake is None:
-        assert target is not None, "a local source needs a local target"
-        link = write_local(Path(target.directory), plan, files, signed, report)
-    else:
-        link = deliver_to_archive(request, intake, signed, report, bad_inputs(plan))
-        forget_objects(work_dir, {job.sha256 for job in jobs})
+    link = deliver_task(io.storage, io.places, io.intake, bundle=signed, report=report,
+                        consume_intake=io.consume_intake)
+    forget_objects(settings.work_dir, {job.sha256 for job in jobs})
     publish_artifacts(report, bundle_link=link)
-    notify_webhook(request, report)
+    notify_webhook(request, report, secret=settings.webhook_secret)
     return final_state(report)
 
 
-FINAL_STATE_NAMES = {"complete": "Completed", "incomplete": "Incomplete",
-                     "needs_review": "NeedsReview", "rejected": "Rejected"}
+def _listed(intake: IntakeDossier) -> tuple[str, ...] | None:
+    """The manifest's page list, if the dossier has a usable manifest."""
+    if intake.manifest is None:
+        return None
+    try:
+        pages = parse_manifest(intake.manifest).pages
+        return tuple(pages) if pages else None
+    except SohoaError:  # the watcher and the CLI refuse bad manifests; an API run goes on
+        return None
 
 
-def final_state(report: dict[str, Any]) -> State:
-    """A completed run named after the dossier's status, so the run list shows it."""
-    status = report["status"]
-    missing = f"; missing {', '.join(report['missing'])}" if report["missing"] else ""
-    return Completed(name=FINAL_STATE_NAMES.get(status, "Completed"),
-                     message=f"{report['dossier_id']}: {status}{missing}", data=report)
-
-
-def run_pages(jobs: list[PageJob], *, config: PageConfig, work_dir: str,
-              ocr_limit: str | None, label: str) -> list[PageOutcome]:
+def run_pages(jobs: list[PageJob], *, config: PageConfig, made_by: str, io: DossierIO,
+              work_dir: Path, ocr_limit: str | None, label: str) -> list[PageOutcome]:
     """Map the page task over the page references; a progress artifact follows them."""
     if not jobs:
         return []
-    futures = process_page_task.map(jobs, config=unmapped(config), work_dir=unmapped(work_dir),
-                                    ocr_limit=unmapped(ocr_limit))
+    futures = process_page_task.map(
+        jobs, config=unmapped(config), made_by=unmapped(made_by), storage=unmapped(io.storage),
+        work_dir=unmapped(work_dir), ocr_limit=unmapped(ocr_limit))
     progress = cast(UUID, create_progress_artifact(progress=0.0,
                                                    description=f"Pages of {label}"))
     for done, _ in enumerate(as_completed(list(futures)), start=1):
@@ -141,98 +167,16 @@ def run_pages(jobs: list[PageJob], *, config: PageConfig, work_dir: str,
     return [f.result() for f in futures]
 
 
-def write_local(out: Path, plan: Plan, files: tuple[str, ...], signed: bytes | None,
-                report: dict[str, Any]) -> str | None:
-    """The CLI's output folder: bundle.pdf, quarantine/, then report.json (last)."""
-    if signed is not None:
-        write_atomic(out / "bundle.pdf", signed)
-    quarantine(plan, files, out)
-    write_atomic(out / "report.json",
-                 json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
-    return (out / "bundle.pdf").as_uri() if signed is not None else None
-
-
-def in_input_order(files: tuple[str, ...], outcomes: list[PageOutcome]) -> list[PageOutcome]:
-    rank = {source_name(f): i for i, f in enumerate(files)}
+def in_input_order(names: tuple[str, ...], outcomes: list[PageOutcome]) -> list[PageOutcome]:
+    rank = {nfc(n): i for i, n in enumerate(names)}
     return sorted(outcomes, key=lambda o: (rank.get(o.ref.source, len(rank)), o.ref.source_page))
 
 
-@task(name="assemble-bundle", cache_policy=NO_CACHE)
-def assemble_bundle(plan: Plan, *, marks_from: Any, meta: Any, created: datetime) -> bytes:
-    pages = []
-    for o in plan.bundle_outcomes:
-        assert o.image is not None and o.image_ref is not None and o.ocr is not None
-        image = replace(o.image, data=Path(o.image_ref).read_bytes())
-        pages.append(BundlePage(image=image, words=o.ocr.words,
-                                ocr_width=o.ocr.width, ocr_height=o.ocr.height))
-    return build_bundle(pages, outline=bookmarks(plan, marks_from), meta=meta, created=created)
-
-
-def reason_file_name(source: str) -> str:
-    """``NAME.reason.json``; a very long NAME is cut (by bytes) so that the file
-    and its temporary twin fit the file system's 255-byte name limit."""
-    name = f"{source}.reason.json"
-    if len(name.encode()) <= 200:
-        return name
-    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
-    cut = source.encode()[:170].decode("utf-8", "ignore")
-    return f"{cut}~{digest}.reason.json"
-
-
-def quarantine(plan: Plan, files: tuple[str, ...], out: Path) -> None:
-    """Keep each unreadable original untouched, with why, under out/quarantine/."""
-    reasons: dict[str, list[dict[str, Any]]] = {}
-    for o in plan.outcomes:
-        if o.error is not None:
-            reasons.setdefault(o.ref.source, []).append(
-                {"source_page": o.ref.source_page, "error": o.error})
-    if not reasons:
-        return
-    qdir = out / "quarantine"
-    qdir.mkdir(parents=True, exist_ok=True)
-    paths = {source_name(p): Path(p) for p in files}
-    for source, entries in reasons.items():
-        src = paths.get(source)
-        if src is not None and src.exists():
-            shutil.copy2(src, qdir / source)
-        write_atomic(qdir / reason_file_name(source),
-                     json.dumps({"source": source, "reasons": entries},
-                                ensure_ascii=False, indent=2).encode())
-
-
-def publish_artifacts(report: dict[str, Any], *, bundle_link: str | None = None) -> None:
-    """What supervisors must see in the UI: the checklist, the quality flags, the bundle."""
-    key = "".join(c if c.isalnum() else "-" for c in report["dossier_id"].lower())[:60]
-    docs = report["documents"]
-    create_table_artifact(
-        key=f"checklist-{key}",
-        table=[{"requirement": c["requirement"], "status": c["status"],
-                "documents": ", ".join(docs[d]["doc_type"] for d in c["documents"]),
-                "pages": ", ".join(str(p) for d in c["documents"]
-                                   for p in docs[d]["bundle_pages"])}
-               for c in report["checklist"]],
-        description=f"Checklist — {report['dossier_id']}: **{report['status']}**",
-    )
-    flagged = [p for p in report["pages"] if p.get("quality") or p.get("error")]
-    lines = [f"# {report['dossier_id']}: {report['status']}",
-             f"Missing: {', '.join(report['missing']) or 'nothing'}", ""]
-    lines += [f"- {p['source']}#{p['source_page']}: {', '.join(p.get('quality') or [])}"
-              f"{' — ' + p['error'] if p.get('error') else ''}" for p in flagged]
-    create_markdown_artifact(key=f"summary-{key}", markdown="\n".join(lines))
-    if bundle_link:
-        create_link_artifact(key=f"bundle-{key}", link=bundle_link,
-                             link_text=f"bundle.pdf of {report['dossier_id']}")
-
-
-def run_embedded(*, dossier_id: str, procedure: str, facts: dict[str, bool], branch: str,
-                 submitted_at: str | None, files: tuple[str, ...], out_dir: Path) -> dict:
-    """Run the flow in this process (Prefect's ephemeral API; no server needed)."""
+def run_folder(request: DossierRequest, *, folder: Path, out_dir: Path,
+               only: str | None = None) -> Report:
+    """Run ``process-folder`` in this process (Prefect's ephemeral API; no server)."""
     settings = Settings.from_env()
-    runner: Any = ThreadPoolTaskRunner(max_workers=max(1, settings.workers))
-    request = DossierRequest(dossier_id=dossier_id, procedure=procedure, branch=branch,
-                             facts=facts, submitted_at=submitted_at)
-    report: Any = process_dossier.with_options(task_runner=runner)(
-        request=request, source=LocalInput(files=files),
-        target=LocalOutput(directory=str(out_dir)),
-    )
-    return cast(dict, report)
+    runner: Any = ThreadPoolTaskRunner(max_workers=settings.workers)
+    state: Any = process_folder.with_options(task_runner=runner)(
+        request=request, folder=str(folder), out_dir=str(out_dir), only=only)
+    return Report.model_validate(state)

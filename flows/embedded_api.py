@@ -85,13 +85,35 @@ class EmbeddedApi:
 _current: EmbeddedApi | None = None
 
 
-def start_if_needed() -> EmbeddedApi | None:
-    """Start the server unless an API is configured; point this process at it.
+def prefect_defaults(verbose: bool) -> None:
+    """Quiet, lean defaults for Prefect in this process, before Prefect is imported.
+
+    Prefect reads its settings from the environment, so this module (with
+    :func:`start_if_needed`) is the one place that writes ``os.environ``; only
+    defaults: anything the operator set wins.
+    """
+    defaults = {
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "INFO" if verbose else "WARNING",
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+    }
+    if not os.environ.get("PREFECT_API_URL"):
+        for service in ("SCHEDULER", "LATE_RUNS", "FOREMAN", "CANCELLATION_CLEANUP",
+                        "PAUSE_EXPIRATIONS", "TRIGGERS", "REPOSSESSOR"):
+            defaults[f"PREFECT_SERVER_SERVICES_{service}_ENABLED"] = "false"
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+
+
+def start_if_needed(*, verbose: bool = False) -> EmbeddedApi | None:
+    """Set Prefect's defaults; start the server unless an API is configured, and
+    point this process at it.
 
     One server per process: later calls (several dossiers in one process, as in
     the tests) reuse it; it stops when the process exits.
     """
     global _current
+    prefect_defaults(verbose)
     if _current is not None and _current.process.poll() is None:
         return _current
     if os.environ.get("PREFECT_API_URL"):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.settings import Settings
-from pipeline.ocr import tesseract
+from pipeline.environment import Machine
 from pipeline.sign.pki import ensure_dev_pki, load_trust_roots
 from pipeline.sign.signer import load_signer
 
@@ -37,9 +37,7 @@ def trust_roots(settings: Settings, extra: list[Path] | None = None) -> list[Any
     return load_trust_roots(paths)
 
 
-def engine_versions() -> dict[str, str]:
-    return {
-        "sohoa": version("sohoa"),
-        "tesseract": tesseract.version(),
-        "prefect": version("prefect"),
-    }
+def engine_versions(machine: Machine) -> dict[str, str]:
+    """What made the report (its ``engine``): sohoa, Tesseract and Prefect versions."""
+    return {"sohoa": version("sohoa"), "tesseract": machine.tesseract,
+            "prefect": version("prefect")}

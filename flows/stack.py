@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flows.settings import Settings
 from pipeline.errors import SohoaError
 
 BIN = Path(sys.executable).parent
@@ -179,9 +180,9 @@ def storage_env(endpoint: str, access: str, secret: str) -> dict[str, str]:
 
 def wait_s3(stack: Stack, env: Mapping[str, str], timeout_s: float = READY_TIMEOUT_S) -> None:
     """Until the S3 server answers an authenticated request (buckets are made by serve)."""
-    from flows.storage_io import StorageConfig
+    from flows.settings import Settings
 
-    storage = StorageConfig.from_env(env).open()
+    storage = Settings.from_env(env).storage.open()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         dead = stack.dead()
@@ -195,10 +196,8 @@ def wait_s3(stack: Stack, env: Mapping[str, str], timeout_s: float = READY_TIMEO
     raise SohoaError(f"the S3 server is not ready after {timeout_s:.0f} s")
 
 
-def run_stack(args: argparse.Namespace) -> int:
-    from flows.settings import Settings
-
-    folder: Path = (args.dir or Settings.from_env().state_dir / "stack").resolve()
+def run_stack(args: argparse.Namespace, settings: Settings) -> int:
+    folder: Path = (args.dir or settings.state_dir / "stack").resolve()
     logs = folder / "logs"
     stack = Stack()
     try:

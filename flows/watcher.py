@@ -1,7 +1,7 @@
 """The watcher: sealed dossiers in ``intake`` become exactly one ``process-dossier`` run each.
 
 A dossier is sealed when ``{branch}/{dossier_id}/manifest.json`` exists
-(CONTRACTS.md §2). For each one the watcher asks the Prefect server for a run
+(docs/contracts.md §2). For each one the watcher asks the Prefect server for a run
 of the ``process-dossier`` deployment with an *idempotency key* made of the
 branch, the dossier id and the manifest's sha256 (the dossier version). The
 server keeps that key with the run, durably: a restarted watcher, a second
@@ -27,20 +27,12 @@ from typing import Any
 from prefect import flow
 
 from flows.params import DossierRequest
-from flows.storage_io import (
-    MANIFEST,
-    StorageConfig,
-    clear_intake,
-    read_intake,
-    storage_from_env,
-)
-from flows.storage_io import (
-    quarantine_objects as _quarantine,
-)
+from flows.settings import Settings
 from models.catalog import load_catalog
 from models.schemas import Manifest, parse_manifest
+from pipeline.delivery import MANIFEST, Places, read_intake, refuse
 from pipeline.errors import InputError, ObjectNotFound, SohoaError
-from pipeline.storage import Storage
+from pipeline.storage import Storage, StorageConfig, open_storage
 
 PROCESS_DEPLOYMENT = "process-dossier/process-dossier"
 log = logging.getLogger("sohoa.watcher")
@@ -116,9 +108,9 @@ class Watcher:
         self._submitted: dict[str, str] = {}  # key -> flow run id (this process only)
 
     @classmethod
-    def from_env(cls, **kwargs: Any) -> Watcher:
-        config, storage = storage_from_env()
-        return cls(config, storage, **kwargs)
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> Watcher:
+        config = settings.storage
+        return cls(config, open_storage(config), **kwargs)
 
     def scan_once(self) -> list[Submitted]:
         """Submit every sealed dossier not yet submitted by this process."""
@@ -139,7 +131,7 @@ class Watcher:
             try:
                 request = request_for(check_manifest(data, branch, dossier_id))
             except InputError as exc:
-                self.quarantine_dossier(prefix, exc.message)
+                self.quarantine_dossier(branch, dossier_id, exc.message)
                 continue
             run_id = self._start(request, key, self.deployment)
             self._submitted[key] = run_id
@@ -147,13 +139,12 @@ class Watcher:
             done.append(Submitted(branch, dossier_id, key, run_id))
         return done
 
-    def quarantine_dossier(self, prefix: str, reason: str) -> None:
+    def quarantine_dossier(self, branch: str, dossier_id: str, reason: str) -> None:
         """Move a dossier whose manifest cannot be used to quarantine, with the reason."""
-        intake = read_intake(self.storage, self.config.intake, prefix)
-        _quarantine(self.storage, self.config, prefix, intake.names,
-                    {"prefix": prefix, "reason": reason, "files": list(intake.names)})
-        clear_intake(self.storage, self.config.intake, prefix, intake.names)
-        log.warning("dossier %s quarantined: %s", prefix, reason)
+        places = Places.in_buckets(self.config, branch, dossier_id)
+        intake = read_intake(self.storage, places.intake)
+        refuse(self.storage, places, intake, reason, consume_intake=True)
+        log.warning("dossier %s/%s quarantined: %s", branch, dossier_id, reason)
 
     def run_forever(self, interval_s: float, *, stop: Callable[[], bool] = lambda: False,
                     polls: int | None = None) -> None:
@@ -179,6 +170,6 @@ def watch_intake(polls: int = 1, interval_s: float = 5.0) -> int:
     The deployment ``watch-intake`` can run this on a schedule (``sohoa serve
     --watch-every``) as a safety net next to, or instead of, ``sohoa watch``.
     """
-    watcher = Watcher.from_env()
+    watcher = Watcher.from_settings(Settings.from_env())
     watcher.run_forever(interval_s, polls=polls)
     return len(watcher._submitted)

@@ -1,7 +1,7 @@
 """Pydantic schemas: the catalog (config data), manifest.json (input) and report.json (output).
 
 Field names and literal values of ``Manifest`` and ``Report`` are contracts
-(CONTRACTS.md §3 and §4): extend with new optional fields, never rename.
+(docs/contracts.md §3 and §4): extend with new optional fields, never rename.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ class Catalog(BaseModel):
 
 # --- manifest.json -------------------------------------------------------------
 class Manifest(BaseModel):
-    """manifest.json (CONTRACTS.md §3). Unknown fields are kept and ignored."""
+    """manifest.json (docs/contracts.md §3). Unknown fields are kept and ignored."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
@@ -293,7 +293,7 @@ class ReviewItem(BaseModel):
 
 
 class Report(BaseModel):
-    """report.json (CONTRACTS.md §4); the first ten fields are the contract, in its order."""
+    """report.json (docs/contracts.md §4); the first ten fields are the contract, in its order."""
 
     model_config = _frozen()
 
@@ -324,3 +324,35 @@ class Report(BaseModel):
         if self.status == "rejected" and not self.reason:
             raise ValueError("a rejected report needs a reason")
         return self
+
+
+# --- quarantine ------------------------------------------------------------------
+class QuarantineEntry(BaseModel):
+    """Why one page of an input could not be used (``source_page`` None: the whole file)."""
+
+    model_config = _frozen()
+
+    source_page: int | None = None
+    error: str
+
+
+class QuarantineFile(BaseModel):
+    model_config = _frozen()
+
+    source: str
+    reasons: tuple[QuarantineEntry, ...]
+
+
+class QuarantineReason(BaseModel):
+    """``reason.json`` beside quarantined inputs, in the bucket and in the CLI's folder alike.
+
+    ``reason`` is set when the whole dossier was refused (its manifest); ``files``
+    names each quarantined input with the reasons of its pages.
+    """
+
+    model_config = _frozen()
+
+    dossier_id: str
+    branch: str
+    reason: str | None = None
+    files: tuple[QuarantineFile, ...] = ()

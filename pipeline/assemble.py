@@ -9,7 +9,7 @@ from datetime import date, datetime
 from models.schemas import UNKNOWN, Catalog, Procedure
 from pipeline.checklist import ChecklistResult, decide_status, evaluate_checklist
 from pipeline.classify.group import DocumentGroup, group_documents
-from pipeline.classify.titles import DocumentSeparator, PageClassifier, PageText
+from pipeline.classify.interfaces import DocumentSeparator, PageClassifier, PageText
 from pipeline.outcome import PageOutcome
 from pipeline.pdf.bundle import ArchiveMetadata, Bookmark
 from pipeline.types import PageLabel

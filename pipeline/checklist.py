@@ -1,6 +1,6 @@
 """Checklist of a procedure against the documents found, and the dossier status.
 
-Decisions (beyond CATALOG.md):
+Decisions (beyond docs/catalog.md):
 
 * A document satisfies a requirement when its ``doc_type`` is in ``any_of``,
   whatever its confidence; a low-confidence document makes the dossier
@@ -95,7 +95,7 @@ def evaluate_checklist(
 
 
 def decide_status(checklist: ChecklistResult, *, uncertain: bool) -> Status:
-    """CONTRACTS.md §4: incomplete beats needs_review beats complete.
+    """docs/contracts.md §4: incomplete beats needs_review beats complete.
 
     ``uncertain``: some page or document is below the confidence threshold.
     """

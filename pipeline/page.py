@@ -5,7 +5,10 @@ A pure orchestrator over the stage modules; the flow's page task wraps it.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.classify.layout import LayoutFeatures, layout_features
 from pipeline.imaging.clean import CleanConfig, CleanedPage, clean_page, rotate
+from pipeline.ocr import tesseract
 from pipeline.ocr.tesseract import OcrConfig, ocr_image
 from pipeline.pdf.images import EncodedImage, encode_page_image
 from pipeline.types import OcrResult, RawPage
@@ -47,6 +51,30 @@ class ProcessedPage:
     ocr: OcrResult | None
     image: EncodedImage | None
     layout: LayoutFeatures | None = None  # how the page looks (classifier input)
+
+
+#: The code that makes a page result (relative to ``pipeline/``): its hash keys the cache.
+STAGE_CODE = ("imaging", "ocr", "page.py", "types.py", "pdf/images.py", "classify/layout.py")
+
+
+@functools.lru_cache(maxsize=1)
+def stage_code() -> str:
+    """Hash of the page stage's source code, once per process."""
+    h = hashlib.sha256()
+    base = Path(__file__).resolve().parent
+    for part in STAGE_CODE:
+        path = base / part
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(f.relative_to(base).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def stage_fingerprint(config: PageConfig) -> str:
+    """What makes a page result besides its input: the page stage's code, the
+    Tesseract that reads (its version) and the configuration (languages included).
+    A change of any of them gives new keys: old results are never served."""
+    made_by = f"{stage_code()}|tesseract {tesseract.version()}|{config.model_dump_json()}"
+    return hashlib.sha256(made_by.encode()).hexdigest()[:20]
 
 
 def process_page(raw: RawPage, *, config: PageConfig) -> ProcessedPage:

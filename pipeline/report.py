@@ -1,11 +1,13 @@
-"""report.json (CONTRACTS.md §4) from a dossier plan."""
+"""report.json (docs/contracts.md §4) from a dossier plan."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from models.schemas import Report
 from pipeline.assemble import Plan
 
 
@@ -16,11 +18,11 @@ def build_report(
     procedure_id: str,
     branch: str,
     facts: Mapping[str, bool],
-    bundle: Mapping[str, Any] | None,
+    bundle: bytes | None,
     generated_at: datetime,
     engine: Mapping[str, str],
-) -> dict[str, Any]:
-    """A JSON-ready dict; validated against models.schemas.Report by the caller."""
+) -> Report:
+    """The dossier's report; ``bundle`` is the signed bundle, if one was made."""
     pages = [_page_entry(plan, i) for i in range(len(plan.outcomes))]
     documents = [
         {
@@ -46,7 +48,10 @@ def build_report(
          "note": plan.outcomes[i].error}
         for i in plan.review_pages
     ]
-    return {
+    bundle_info = None if bundle is None else {
+        "key": "bundle.pdf", "sha256": hashlib.sha256(bundle).hexdigest(),
+        "pages": len(plan.bundle_outcomes), "pdfa": "2b", "signed": True}
+    return Report.model_validate({
         "dossier_id": dossier_id,
         "procedure": procedure_id,
         "branch": branch,
@@ -59,10 +64,10 @@ def build_report(
         "missing": list(plan.checklist.provably_missing),
         "extras": list(plan.checklist.extras),
         "review": review,
-        "bundle": dict(bundle) if bundle else None,
+        "bundle": bundle_info,
         "generated_at": generated_at.isoformat(),
         "engine": dict(engine),
-    }
+    })
 
 
 def _candidates(plan: Plan, bundle_page: int) -> list[dict[str, Any]]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from pipeline.synth.degrade import DegradeSpec, moderate
-from pipeline.synth.dossier import SynthFile, write_dossier
-from pipeline.synth.render import PageSpec
+from lab.synth.degrade import DegradeSpec, moderate
+from lab.synth.dossier import SynthFile, write_dossier
+from lab.synth.render import PageSpec
 
 HERE = Path(__file__).resolve().parent
 

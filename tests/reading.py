@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
+from lab.ocrsim import NoiseLevel, simulate_ocr
+from lab.synth import PageSpec, render_page
 from pipeline.classify import PageText
 from pipeline.classify.layout import layout_features
-from pipeline.classify.ocrsim import NoiseLevel, simulate_ocr
-from pipeline.synth import PageSpec, render_page
 
 
 def simulated_reading(spec: PageSpec, *, seed: int, junk_words: int) -> PageText:

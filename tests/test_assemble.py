@@ -34,7 +34,7 @@ def plan(outcomes: list[PageOutcome]):  # type: ignore[no-untyped-def]
 def report(p) -> dict:  # type: ignore[no-untyped-def]
     return build_report(p, dossier_id="X", procedure_id="birth_registration", branch="b",
                         facts={}, bundle=None, generated_at=datetime.now(UTC),
-                        engine={})
+                        engine={}).model_dump(mode="json")
 
 
 def test_missing_item_with_all_pages_read_is_incomplete() -> None:

@@ -25,8 +25,8 @@ import pytest
 from PIL import Image
 
 from flows.cli import main
-from flows.cli_process import page_files
-from pipeline.synth.render import PageSpec, render_page
+from flows.cli.process import page_files
+from lab.synth.render import PageSpec, render_page
 
 ROOT = Path(__file__).resolve().parents[1]
 LONG = "hồ sơ công dân rất dài " * 8  # 251 bytes of UTF-8 with ".jpg" (the limit is 255)
@@ -216,6 +216,11 @@ def entries(report: dict, source: str) -> list[dict]:
     return [p for p in report["pages"] if p["source"] == source]
 
 
+def quarantine_reason(out: Path) -> dict:
+    """The one reason.json beside the quarantined inputs (docs/contracts.md §2's layout)."""
+    return dict(json.loads((out / "quarantine" / "reason.json").read_text(encoding="utf-8")))
+
+
 def test_mixed_dossier_is_processed_without_its_bad_parts(mixed) -> None:
     code, _, out, _ = mixed
     assert code == 0
@@ -243,9 +248,7 @@ def test_bad_file_is_named_and_quarantined_untouched(mixed, name: str) -> None:
     assert " at 0x" not in entry["error"]  # no library object reprs
     kept = out / "quarantine" / name
     assert kept.read_bytes() == files[name] == (folder / name).read_bytes()
-    reasons = [json.loads(p.read_text(encoding="utf-8"))
-               for p in (out / "quarantine").glob("*.reason.json")]
-    (reason,) = [r for r in reasons if r["source"] == name]
+    (reason,) = [f for f in quarantine_reason(out)["files"] if f["source"] == name]
     assert reason["reasons"][0]["error"] == entry["error"]
 
 
@@ -253,8 +256,8 @@ def test_page_missing_from_the_folder_is_named(mixed) -> None:
     _, _, out, _ = mixed
     (entry,) = entries(load_report(out), MISSING)
     assert entry["error"] == f"{MISSING}: listed in the manifest but not in the dossier"
-    reason = json.loads((out / "quarantine" / f"{MISSING}.reason.json").read_text())
-    assert reason["source"] == MISSING
+    assert MISSING in [f["source"] for f in quarantine_reason(out)["files"]]
+    assert not (out / "quarantine" / MISSING).exists()  # nothing to keep: never handed in
 
 
 def test_same_page_twice_is_flagged_not_dropped(mixed) -> None:
@@ -371,8 +374,9 @@ def test_unusable_manifest_rejects_the_dossier(tmp_path: Path, case: str,
     assert report["status"] == "rejected" and why in report["reason"]
     assert report["dossier_id"] == "in" and report["bundle"] is None
     assert (out / "quarantine" / "manifest.json").read_bytes() == data
-    reason = json.loads((out / "quarantine" / "manifest.json.reason.json").read_text())
-    assert reason["reasons"][0]["error"] == report["reason"]
+    reason = quarantine_reason(out)  # the whole dossier, the deployed system's layout
+    assert reason["reason"] == report["reason"]
+    assert "manifest.json" in [f["source"] for f in reason["files"]]
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("sohoa: rejected:") and why in err[0]
     assert not (out / "bundle.pdf").exists()
@@ -389,7 +393,8 @@ def test_every_page_bad_is_rejected_with_a_reason(tmp_path: Path,
     report = load_report(out)
     assert report["status"] == "rejected" and "2 of 2 unreadable" in report["reason"]
     assert sorted(p.name for p in (out / "quarantine").iterdir()) == [
-        "a.pdf", "a.pdf.reason.json", "b.png", "b.png.reason.json"]
+        "a.pdf", "b.png", "reason.json"]
+    assert [f["source"] for f in quarantine_reason(out)["files"]] == ["a.pdf", "b.png"]
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("sohoa: rejected: no usable page")
 
@@ -405,15 +410,19 @@ def test_file_order_and_names_without_manifest_are_nfc(tmp_path: Path) -> None:
 def test_page_results_carry_references_not_pixels(tmp_path: Path) -> None:
     """The bound behind the 500-page figure (bench/bench_memory.py): a page task hands
     the flow small values and a path to the encoded page image, never pixels."""
-    from flows.params import PageJob
     from flows.tasks import process_page_task
     from pipeline.fileio import file_sha256
-    from pipeline.page import PageConfig
+    from pipeline.inventory import PageJob
+    from pipeline.page import PageConfig, stage_fingerprint
+    from pipeline.storage import LocalStorage
 
-    src = tmp_path / "001.png"
+    src = tmp_path / "input" / "001.png"
+    src.parent.mkdir()
     src.write_bytes(page_png("birth_reg_form", "TỜ KHAI ĐĂNG KÝ KHAI SINH", seed=14, dpi=150))
-    job = PageJob(source=src.name, location=str(src), sha256=file_sha256(src), page=1)
-    outcome = process_page_task.fn(job, PageConfig(), str(tmp_path / "work"))
+    job = PageJob(source=src.name, bucket="input", key=src.name, sha256=file_sha256(src), page=1)
+    outcome = process_page_task.fn(
+        job, config=PageConfig(), made_by=stage_fingerprint(PageConfig()),
+        storage=LocalStorage(tmp_path), work_dir=tmp_path / "work")
     assert outcome.error is None and outcome.image is not None
     assert outcome.image.data == b""  # the bytes are in the work area only
     assert outcome.image_ref and Path(outcome.image_ref).stat().st_size > 10_000

@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from lab.synth import PageSpec
 from models.catalog import load_catalog
 from models.schemas import UNKNOWN
 from pipeline.assemble import plan_dossier
 from pipeline.classify.evidence import Evidence, EvidenceConfig, decide, open_set
 from pipeline.classify.group import DocumentGroup
-from pipeline.classify.titles import PageText
+from pipeline.classify.interfaces import PageText
 from pipeline.classify.trained import TrainedClassifier
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, process_page
-from pipeline.synth import PageSpec
 from pipeline.types import Candidate, OcrResult, PageRef, RawPage, Word
 from tests.reading import simulated_reading
 

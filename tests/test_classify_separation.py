@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from lab.synth import PageSpec
 from models.catalog import load_catalog
 from pipeline.assemble import classify_pages
 from pipeline.classify import PageText, fold
@@ -20,7 +21,6 @@ from pipeline.classify.separation import (
     segment,
 )
 from pipeline.classify.trained import TrainedClassifier
-from pipeline.synth import PageSpec
 from tests.reading import simulated_reading
 
 TYPES = ("a", "b", "design_drawings")

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lab.ocrsim import corrupt
+from lab.synth import PageSpec
+from lab.training import TrainConfig, train
 from models.catalog import load_catalog
 from pipeline.classify import PageClassifier, PageText, TitleClassifier
-from pipeline.classify.ocrsim import corrupt
 from pipeline.classify.trained import (
     DEFAULT_DIR,
     MANIFEST,
@@ -20,9 +22,7 @@ from pipeline.classify.trained import (
     load_model,
     save_model,
 )
-from pipeline.classify.training import TrainConfig, train
 from pipeline.errors import CatalogError, ModelArtifactError
-from pipeline.synth import PageSpec
 from tests.reading import simulated_reading
 
 TINY = TrainConfig(dossiers=8, seed=3, workers=1)
@@ -172,7 +172,7 @@ def test_shipped_model_loads_and_classifies_fast_enough_to_matter() -> None:
 def test_noise_model_corrupts_at_about_the_asked_rate() -> None:
     import random
 
-    from pipeline.synth.render import cer
+    from lab.metrics import cer
 
     text = "Tôi cam đoan những nội dung khai trên đây là đúng sự thật " * 20
     assert corrupt(text, 0.0, random.Random(1)) == text

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from flows.settings import Settings
 from flows.stack import (
     Stack,
     free_port,
@@ -25,12 +26,13 @@ from flows.stack import (
     start_worker,
     storage_env,
 )
-from flows.storage_io import StorageConfig, sha256_hex, upload_dossier
 from flows.watcher import Watcher
-from pipeline.storage import Storage
-from pipeline.synth.degrade import DegradeSpec
-from pipeline.synth.dossier import SynthFile, write_dossier
-from pipeline.synth.render import PageSpec
+from lab.synth.degrade import DegradeSpec
+from lab.synth.dossier import SynthFile, write_dossier
+from lab.synth.render import PageSpec
+from pipeline.storage import Storage, StorageConfig
+from pipeline.storage.base import sha256_bytes as sha256_hex
+from pipeline.transfer import upload_dossier
 from tests.s3server import S3Server
 
 RUN_TIMEOUT_S = 240.0
@@ -79,7 +81,7 @@ def system(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Ite
            "SOHOA_BUCKET_ARCHIVE": "e2e-archive", "SOHOA_BUCKET_QUARANTINE": "e2e-quarantine",
            "PREFECT_LOGGING_LEVEL": "INFO", "PREFECT_UI_ENABLED": "false"}
     env.pop("PREFECT_LOCAL_STORAGE_PATH", None)
-    config = StorageConfig.from_env(env)
+    config = Settings.from_env(env).storage
     storage = config.open()
     for bucket in config.buckets():
         storage.ensure_bucket(bucket)

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from flows.cli import main
+from lab.synth.render import PageSpec, render_page
 from pipeline.ocr import tesseract
-from pipeline.synth.render import PageSpec, render_page
 
 TIMEOUT_S = 15  # generous for the good pages on a loaded 2-core machine
 

@@ -24,12 +24,14 @@ from typing import Any
 
 import pytest
 
+from flows.settings import Settings
 from flows.stack import free_port, storage_env
-from flows.storage_io import StorageConfig, sha256_hex, upload_dossier
-from pipeline.storage import Storage
-from pipeline.synth.degrade import DegradeSpec
-from pipeline.synth.dossier import SynthFile, write_dossier
-from pipeline.synth.render import PageSpec
+from lab.synth.degrade import DegradeSpec
+from lab.synth.dossier import SynthFile, write_dossier
+from lab.synth.render import PageSpec
+from pipeline.storage import Storage, StorageConfig
+from pipeline.storage.base import sha256_bytes as sha256_hex
+from pipeline.transfer import upload_dossier
 from tests.s3server import S3Server
 from tests.test_flows_storage import embedded_prefect  # noqa: F401 - a fixture
 
@@ -43,12 +45,12 @@ BUCKETS = {"SOHOA_BUCKET_INTAKE": "faults-intake", "SOHOA_BUCKET_ARCHIVE": "faul
 # is already there, report.json is not, intake is untouched).
 CHILD = """
 import os, signal, sys
-import flows.archive as archive
+import pipeline.delivery as delivery
 from flows.dossier import process_dossier
 from flows.params import DossierRequest
 
 kill_after = int(os.environ.get("SOHOA_TEST_KILL_AFTER_COPIES", "0"))
-real_copy = archive.copy_verified
+real_copy = delivery.copy_verified
 copies = []
 
 def copy_then_die(*args, **kwargs):
@@ -58,7 +60,7 @@ def copy_then_die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
 if kill_after:
-    archive.copy_verified = copy_then_die
+    delivery.copy_verified = copy_then_die
 request = DossierRequest(dossier_id=sys.argv[1], branch="dong-da",
                          procedure="birth_registration")
 state = process_dossier(request, return_state=True)
@@ -108,7 +110,7 @@ def s3_env(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory
            ) -> tuple[dict[str, str], StorageConfig, Storage]:
     env = {**storage_env(s3_server.endpoint, s3_server.access_key, s3_server.secret_key),
            **BUCKETS, "SOHOA_STATE_DIR": str(tmp_path_factory.getbasetemp() / "state")}
-    config = StorageConfig.from_env(env)
+    config = Settings.from_env(env).storage
     storage = config.open()
     for bucket in config.buckets():
         storage.ensure_bucket(bucket)
@@ -306,5 +308,5 @@ def delivery_attempts(flow_run_id: Any) -> int:
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
             sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=50)
-    (delivery,) = [r for r in runs if r.name.startswith("deliver-to-archive")]
+    (delivery,) = [r for r in runs if r.name.startswith("deliver")]
     return int(delivery.run_count)

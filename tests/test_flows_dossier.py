@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main
-from pipeline.synth.degrade import DegradeSpec
-from pipeline.synth.dossier import SynthFile, write_dossier
-from pipeline.synth.render import PageSpec
+from lab.synth.degrade import DegradeSpec
+from lab.synth.dossier import SynthFile, write_dossier
+from lab.synth.render import PageSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -137,8 +137,9 @@ def test_bad_file_is_quarantined_and_flagged(tmp_path: Path) -> None:
     bad = report["pages"][2]
     assert bad["error"] and "002.jpg" in bad["error"] and bad["bundle_page"] is None
     assert (out / "quarantine" / "002.jpg").read_bytes() == (dossier / "002.jpg").read_bytes()
-    reason = json.loads((out / "quarantine" / "002.jpg.reason.json").read_text())
-    assert reason["source"] == "002.jpg"
+    reason = json.loads((out / "quarantine" / "reason.json").read_text())
+    assert [f["source"] for f in reason["files"]] == ["002.jpg"]
+    assert (out / "originals" / "001.pdf").read_bytes() == (dossier / "001.pdf").read_bytes()
     assert [d["doc_type"] for d in report["documents"]] == [
         "birth_reg_form", "birth_certificate_medical"]
 

@@ -1,7 +1,9 @@
-"""The flow's bucket side on the local-folder backend: upload, deliver, quarantine, webhook.
+"""Delivery over the storage interface on the local-folder backend: upload, deliver,
+quarantine, webhook; and the settings that say where storage is.
 
-The bucket-mode flow runs in this process against Prefect's ephemeral API with
-real Tesseract; faults are injected by wrapping the storage.
+The deployed job (``run_dossier`` with intake consumed) runs in this process
+against Prefect's ephemeral API with real Tesseract; faults are injected by
+wrapping the storage, which the test hands to the job (nothing is patched).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -16,24 +19,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
-from flows import storage_io
-from flows.archive import notify_webhook, sign_body
 from flows.params import DossierRequest
-from flows.storage_io import (
-    StorageConfig,
+from flows.settings import Settings
+from flows.webhook import notify_webhook, sign_body
+from lab.synth.degrade import DegradeSpec
+from lab.synth.dossier import SynthFile, write_dossier
+from lab.synth.render import PageSpec
+from models.schemas import QuarantineEntry, QuarantineFile, QuarantineReason, Report
+from pipeline.delivery import (
+    Place,
+    Places,
     clear_intake,
-    fetch_results,
     put_verified,
-    quarantine_objects,
+    quarantine,
     read_intake,
-    upload_dossier,
 )
 from pipeline.errors import StorageError
-from pipeline.storage import LocalStorage
-from pipeline.synth.degrade import DegradeSpec
-from pipeline.synth.dossier import SynthFile, write_dossier
-from pipeline.synth.render import PageSpec
+from pipeline.storage import LocalStorage, StorageConfig, ensure_buckets
+from pipeline.transfer import fetch_results, upload_dossier
 
 
 class Recording(LocalStorage):
@@ -69,9 +74,9 @@ class Recording(LocalStorage):
 
 @pytest.fixture()
 def local(tmp_path: Path) -> tuple[StorageConfig, Recording]:
-    config = StorageConfig.from_env({"SOHOA_STORAGE_ROOT": str(tmp_path / "buckets")})
+    config = Settings.from_env({"SOHOA_STORAGE_ROOT": str(tmp_path / "buckets")}).storage
     storage = Recording(tmp_path / "buckets")
-    storage_io.ensure_buckets(config, storage)
+    ensure_buckets(config, storage)
     return config, storage
 
 
@@ -85,17 +90,41 @@ def one_page_dossier(folder: Path, dossier_id: str, *, bad: bool = False) -> Pat
     return folder
 
 
-def test_storage_config_from_env_keeps_secrets_out_of_sight(tmp_path: Path) -> None:
+def test_storage_settings_keep_secrets_out_of_sight(tmp_path: Path) -> None:
     env = {"SOHOA_S3_ENDPOINT": "http://127.0.0.1:9000", "SOHOA_S3_ACCESS_KEY": "AKIDEXAMPLE",
            "SOHOA_S3_SECRET_KEY": "very-secret-value", "SOHOA_BUCKET_ARCHIVE": "arch-1",
            "SOHOA_STATE_DIR": str(tmp_path)}
-    config = StorageConfig.from_env(env)
+    settings = Settings.from_env(env)
+    config = settings.storage
     assert config.secure is False and config.archive == "arch-1"
-    assert "very-secret-value" not in repr(config) and "very-secret-value" not in str(config)
-    assert "very-secret-value" not in repr(config.open())
-    local = StorageConfig.from_env({"SOHOA_STATE_DIR": str(tmp_path)})
+    for shown in (repr(config), str(config), repr(config.open()), repr(settings)):
+        assert "very-secret-value" not in shown
+    local = Settings.from_env({"SOHOA_STATE_DIR": str(tmp_path)}).storage
     assert local.endpoint is None and local.root == tmp_path / "storage"
     assert isinstance(local.open(), LocalStorage)
+
+
+def test_settings_come_from_the_environment_only_through_one_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOHOA_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("SOHOA_TRUST_ROOTS", f"{tmp_path}/a.pem:{tmp_path}/b.pem")
+    monkeypatch.setenv("SOHOA_WORKERS", "3")
+    monkeypatch.setenv("SOHOA_WEBHOOK_SECRET", "w3bh00k-value")
+    monkeypatch.setenv("SOHOA_S3_SECURE", "false")
+    s = Settings.from_env()
+    assert s.state_dir == tmp_path and s.workers == 3 and s.s3_secure is False
+    assert s.trust_roots == (tmp_path / "a.pem", tmp_path / "b.pem")
+    assert s.webhook_secret == SecretStr("w3bh00k-value") and "w3bh00k" not in repr(s)
+    # a mapping of its own is read alone, not mixed with the process environment
+    alone = Settings.from_env({"SOHOA_STATE_DIR": str(tmp_path / "x")})
+    assert alone.workers == (os.cpu_count() or 1) and alone.state_dir == tmp_path / "x"
+    assert alone.trust_roots == () and alone.webhook_secret is None
+    monkeypatch.setenv("SOHOA_WORKERS", "zero")
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Settings.from_env()
 
 
 def test_upload_puts_the_manifest_last(local: tuple[StorageConfig, Recording],
@@ -105,7 +134,7 @@ def test_upload_puts_the_manifest_last(local: tuple[StorageConfig, Recording],
     prefix = upload_dossier(storage, config.intake, folder)
     assert prefix == "hoan-kiem/HK-1/"
     assert [k for _, k in storage.calls][-1] == prefix + "manifest.json"
-    intake = read_intake(storage, config.intake, prefix)
+    intake = read_intake(storage, Place(config.intake, prefix))
     assert intake.names == ("001.png", "002.tif", "manifest.json")
     assert intake.page_names(None) == ("001.png", "002.tif")
     assert intake.page_names(["002.tif"]) == ("002.tif",)
@@ -113,11 +142,11 @@ def test_upload_puts_the_manifest_last(local: tuple[StorageConfig, Recording],
 
 def test_put_verified_refuses_a_bad_read_back(local: tuple[StorageConfig, Recording]) -> None:
     config, storage = local
-    assert put_verified(storage, config.archive, "b/d/report.json", b"{}") == \
-        hashlib.sha256(b"{}").hexdigest()
+    place = Place(config.archive, "b/d/")
+    assert put_verified(storage, place, "report.json", b"{}") == hashlib.sha256(b"{}").hexdigest()
     storage.corrupt_reads = True
     with pytest.raises(StorageError) as err:
-        put_verified(storage, config.archive, "b/d/report.json", b"{}")
+        put_verified(storage, place, "report.json", b"{}")
     assert err.value.retryable
 
 
@@ -126,13 +155,16 @@ def test_quarantine_and_clear_intake(local: tuple[StorageConfig, Recording],
     config, storage = local
     prefix = upload_dossier(storage, config.intake, one_page_dossier(tmp_path / "d", "HK-2",
                                                                      bad=True))
-    quarantine_objects(storage, config, prefix, ["002.tif"], {"reason": "cut short"})
+    places = Places.in_buckets(config, "hoan-kiem", "HK-2")
+    reason = QuarantineReason(dossier_id="HK-2", branch="hoan-kiem", files=(QuarantineFile(
+        source="002.tif", reasons=(QuarantineEntry(source_page=1, error="cut short"),)),))
+    quarantine(storage, places, ["002.tif"], reason)
     assert storage.get(config.quarantine, prefix + "002.tif") == b"II*\x00 cut short"
     assert json.loads(storage.get(config.quarantine, prefix + "reason.json")) == {
-        "reason": "cut short"}
+        "dossier_id": "HK-2", "branch": "hoan-kiem", "reason": None,
+        "files": [{"source": "002.tif", "reasons": [{"source_page": 1, "error": "cut short"}]}]}
     storage.calls.clear()
-    clear_intake(storage, config.intake, prefix, read_intake(storage, config.intake,
-                                                             prefix).names)
+    clear_intake(storage, places.intake, read_intake(storage, places.intake).names)
     assert storage.calls[-1] == ("delete", prefix + "manifest.json")
     assert list(storage.list(config.intake)) == []
 
@@ -141,10 +173,8 @@ def test_quarantine_and_clear_intake(local: tuple[StorageConfig, Recording],
 @pytest.fixture(scope="module")
 def embedded_prefect() -> None:
     from flows import embedded_api
-    from flows.cli import prefect_defaults
 
-    prefect_defaults(verbose=False)
-    api = embedded_api.start_if_needed()
+    api = embedded_api.start_if_needed(verbose=False)
     if api is not None:
         api.wait_ready()
 
@@ -153,24 +183,30 @@ def test_bucket_flow_delivers_and_retries_storage_faults(
     embedded_prefect: None, local: tuple[StorageConfig, Recording], tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from flows.dossier import FINAL_STATE_NAMES, process_dossier
+    from prefect import flow
+
+    from flows.artifacts import FINAL_STATE_NAMES
+    from flows.dossier import DossierIO, run_dossier
+    from flows.tasks import read_intake_task
 
     config, storage = local
     # the session's state folder (as in test_flows_dossier): one development PKI
-    monkeypatch.setenv("SOHOA_STATE_DIR", str(tmp_path_factory.getbasetemp() / "state"))
-    monkeypatch.setattr(storage_io, "storage_from_env", lambda: (config, storage))
-    import flows.archive
-    import flows.tasks
+    settings = Settings.from_env({"SOHOA_STATE_DIR": str(tmp_path_factory.getbasetemp() / "state")})
 
-    monkeypatch.setattr(flows.archive, "storage_from_env", lambda: (config, storage))
-    monkeypatch.setattr(flows.tasks, "storage_from_env", lambda: (config, storage))
+    @flow(name="process-dossier")
+    def deployed_job(request: DossierRequest) -> Any:  # process_dossier, with this storage
+        places = Places.in_buckets(config, request.branch, request.dossier_id)
+        io = DossierIO(storage, places, read_intake_task(storage, places.intake),
+                       consume_intake=True)
+        return run_dossier(request, io, settings=settings, ocr_limit=None)
+
     folder = one_page_dossier(tmp_path / "d", "HK-3", bad=True)
     prefix = upload_dossier(storage, config.intake, folder)
     storage.fail_once.add("copy")  # the first archive copy fails: the task is retried
 
-    state: Any = process_dossier(DossierRequest(dossier_id="HK-3", branch="hoan-kiem",
-                                                procedure="birth_registration"),
-                                 return_state=True)
+    state: Any = deployed_job(DossierRequest(dossier_id="HK-3", branch="hoan-kiem",
+                                             procedure="birth_registration"),
+                              return_state=True)
     report = json.loads(storage.get(config.archive, prefix + "report.json"))
     # completed, and named after the verdict (no birth proof; an unreadable file)
     assert report["status"] in ("incomplete", "needs_review")
@@ -218,12 +254,11 @@ def test_webhook_is_signed_with_hmac(receiver: tuple[str, list[Any]],
     url, got = receiver
     request = DossierRequest(dossier_id="HK-9", procedure="birth_registration",
                              branch="hoan-kiem", callback_url=url)
-    report = {"status": "incomplete", "missing": ["birth_proof"], "bundle": None}
-    monkeypatch.delenv("SOHOA_WEBHOOK_SECRET", raising=False)
-    notify_webhook(request, report)
+    report = Report(dossier_id="HK-9", procedure="birth_registration", branch="hoan-kiem",
+                    status="incomplete", missing=("birth_proof",))
+    notify_webhook(request, report, secret=None)
     assert got == []  # unsigned callbacks are never sent
-    monkeypatch.setenv("SOHOA_WEBHOOK_SECRET", "s3cr3t")
-    notify_webhook(request, report)
+    notify_webhook(request, report, secret=SecretStr("s3cr3t"))
     headers, body = got[0]
     expected = hmac.new(b"s3cr3t", body, hashlib.sha256).hexdigest()
     assert headers["X-Sohoa-Signature"] == f"sha256={expected}"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from flows.params import DossierRequest
-from flows.storage_io import StorageConfig, ensure_buckets
+from flows.settings import Settings
 from flows.watcher import Watcher, check_manifest, idempotency_key, sealed_prefixes
 from pipeline.errors import InputError
-from pipeline.storage import LocalStorage
+from pipeline.storage import LocalStorage, StorageConfig, ensure_buckets
 
 MANIFEST = {"dossier_id": "HK-1", "branch": "hoan-kiem", "procedure": "birth_registration",
             "facts": {"by_representative": True}, "callback_url": "https://dvc.example/cb"}
@@ -37,7 +37,7 @@ class Starter:
 
 @pytest.fixture()
 def storage(tmp_path: Path) -> tuple[StorageConfig, LocalStorage]:
-    config = StorageConfig.from_env({"SOHOA_STORAGE_ROOT": str(tmp_path)})
+    config = Settings.from_env({"SOHOA_STORAGE_ROOT": str(tmp_path)}).storage
     store = LocalStorage(tmp_path)
     ensure_buckets(config, store)
     return config, store

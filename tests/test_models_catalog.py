@@ -1,4 +1,4 @@
-"""The shipped catalog matches CATALOG.md; schemas of manifest and report keep the contract."""
+"""The shipped catalog matches docs/catalog.md; schemas of manifest and report keep the contract."""
 
 from __future__ import annotations
 
@@ -260,3 +260,17 @@ def test_report_validates_statuses_indices_and_blank_pages() -> None:
                    ocr_confidence=0, blank=True)  # fmt: skip
     with pytest.raises(ValidationError):
         ReportChecklistItem.model_validate({"requirement": "form", "status": "present"})
+
+
+def test_docs_catalog_and_the_shipped_catalog_name_the_same_ids() -> None:
+    """docs/catalog.md (the specification carried in the repository) and
+    models/catalog.json: every type and procedure of one is in the other."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "catalog.md").read_text("utf-8")
+    types_part, procs_part = text.split("## Procedures")
+    rows = re.compile(r"^\| ([a-z][a-z0-9_]*) \|", re.M)
+    catalog = load_catalog()
+    assert set(rows.findall(types_part)) - {"id"} == {t.id for t in catalog.document_types}
+    assert set(rows.findall(procs_part)) - {"id"} == {p.id for p in catalog.procedures}

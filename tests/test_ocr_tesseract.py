@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
+from lab.synth import PageSpec, render_page
 from pipeline.errors import MissingDependency, OcrError, ProgramTimeout
 from pipeline.ocr import tesseract
 from pipeline.ocr.tesseract import OcrConfig, languages, ocr_image, parse_tsv, version
-from pipeline.synth import PageSpec, render_page
 
 
 @pytest.fixture(scope="module")

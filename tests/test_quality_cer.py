@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main
-from pipeline.synth.degrade import moderate
-from pipeline.synth.dossier import SynthFile, write_dossier
-from pipeline.synth.render import PageSpec, body_cer
+from lab.metrics import body_cer
+from lab.synth.degrade import moderate
+from lab.synth.dossier import SynthFile, write_dossier
+from lab.synth.render import PageSpec
 
 SEEDS = range(100, 110)
 TITLES = [("birth_reg_form", "TỜ KHAI ĐĂNG KÝ KHAI SINH"),

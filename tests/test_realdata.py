@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.realeval import evaluate_real, read_labels
 from models.catalog import load_catalog
-from pipeline.classify.realeval import evaluate_real, read_labels
 from pipeline.classify.trained import TrainedClassifier
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata-dev"

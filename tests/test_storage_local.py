@@ -151,3 +151,29 @@ def test_file_url_and_cross_storage_verify(storage: LocalStorage, tmp_path: Path
 def test_written_files_are_readable_by_others(storage: LocalStorage) -> None:
     storage.put("intake", "perm", b"x")
     assert (storage.root / "intake" / "perm").stat().st_mode & 0o777 == 0o644
+
+
+def test_long_vietnamese_name_whose_decomposed_form_would_not_fit(storage: LocalStorage) -> None:
+    name = ("hồ sơ công dân rất dài " * 8).strip() + ".jpg"  # 251 bytes composed
+    assert len(unicodedata.normalize("NFD", name).encode()) > 255
+    storage.put("intake", name, b"x")
+    storage.copy("intake", name, "intake", "originals/" + name)
+    assert storage.get("intake", "originals/" + name) == b"x"
+    storage.delete("intake", name)
+    assert storage.head("intake", name) is None
+    with pytest.raises(ObjectNotFound):
+        storage.get("intake", name)
+
+
+def test_buckets_can_be_folders_of_their_own(tmp_path: Path) -> None:
+    """How ``sohoa process`` reads its input folder and writes its output folder."""
+    src, out = tmp_path / "a dossier", tmp_path / "elsewhere" / "out"
+    src.mkdir()
+    (src / "001.png").write_bytes(b"page")
+    storage = LocalStorage.of_folders({"input": src, "output": out})
+    storage.ensure_bucket("output")
+    storage.copy("input", "001.png", "output", "originals/001.png")
+    assert (out / "originals" / "001.png").read_bytes() == b"page"
+    assert [o.key for o in storage.list("input")] == ["001.png"]
+    with pytest.raises(ObjectNotFound):
+        storage.get("archive", "001.png")  # no other bucket exists

@@ -1,10 +1,9 @@
 """Page classification and grouping of pages into documents."""
 
 from pipeline.classify.group import DocumentGroup, group_documents
+from pipeline.classify.interfaces import DocumentSeparator, PageClassifier, PageText
 from pipeline.classify.text import fold, strip_diacritics
 from pipeline.classify.titles import (
-    PageClassifier,
-    PageText,
     TitleClassifier,
     TitleConfig,
     TitleHit,
@@ -12,6 +11,7 @@ from pipeline.classify.titles import (
 
 __all__ = [
     "DocumentGroup",
+    "DocumentSeparator",
     "PageClassifier",
     "PageText",
     "TitleClassifier",

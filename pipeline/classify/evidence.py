@@ -46,9 +46,9 @@ from rapidfuzz import fuzz, process
 from models.schemas import UNKNOWN, Catalog
 from pipeline.classify.features import PageFeatures
 from pipeline.classify.group import DocumentGroup
+from pipeline.classify.interfaces import PageText
 from pipeline.classify.layout import LayoutFeatures
 from pipeline.classify.text import fold
-from pipeline.classify.titles import PageText
 from pipeline.types import Candidate
 
 _ID_NUMBER = re.compile(r"(?<!\d)\d{12}(?!\d)")

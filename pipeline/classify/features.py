@@ -27,9 +27,10 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from models.schemas import Catalog
+from pipeline.classify.interfaces import PageText
 from pipeline.classify.layout import LayoutFeatures
 from pipeline.classify.text import fold
-from pipeline.classify.titles import PageText, TitleClassifier, TitleHit
+from pipeline.classify.titles import TitleClassifier, TitleHit, _Line
 from pipeline.types import OcrResult
 
 _PAGE_NO = re.compile(r"\btrang\s*(\d{1,2})\s*[/|l1]?\s*(\d{1,2})?\b|^\s*-\s*(\d{1,2})\s*-\s*$")
@@ -105,7 +106,14 @@ class FeatureExtractor:
             hits=hits,
         )
 
-    def _shape(self, ocr: OcrResult, lines, folded, layout, med: float) -> tuple[float, ...]:
+    def _shape(
+        self,
+        ocr: OcrResult,
+        lines: Sequence[_Line],
+        folded: Sequence[str],
+        layout: LayoutFeatures | None,
+        med: float,
+    ) -> tuple[float, ...]:
         height = max(1, ocr.height)
         words = [w for w in ocr.words if w.text.strip()]
         letters = sum(ln.letters for ln in lines)

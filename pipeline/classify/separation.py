@@ -78,7 +78,7 @@ def _sep_row(
 
 @dataclass(frozen=True)
 class Separator:
-    """Logistic weights over ``_sep_row`` (fitted by pipeline.classify.training)."""
+    """Logistic weights over ``_sep_row`` (fitted by lab.training)."""
 
     weights: np.ndarray  # (N_SEP,)
     types: tuple[str, ...]

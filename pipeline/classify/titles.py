@@ -34,45 +34,17 @@ import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
 
 from models.schemas import UNKNOWN, Catalog
-from pipeline.classify.group import DocumentGroup
-from pipeline.classify.layout import LayoutFeatures
+from pipeline.classify.interfaces import PageText
 from pipeline.classify.text import fold
 from pipeline.types import Candidate, OcrResult, PageLabel, Word
 
 _WILDCARD = re.compile(r"…|\.\.\.")
-
-
-@dataclass(frozen=True)
-class PageText:
-    """What a page classifier sees: the page's OCR (words with boxes), how the
-    page looks (when the page stage measured it) and the file it came from."""
-
-    ocr: OcrResult
-    layout: LayoutFeatures | None = None
-    source: str = ""  # the file the page came from (its name), when known
-
-
-@runtime_checkable
-class PageClassifier(Protocol):
-    """Seam for page classifiers (rule-based now, trained later)."""
-
-    def classify(self, page: PageText) -> PageLabel: ...
-
-
-@runtime_checkable
-class DocumentSeparator(Protocol):
-    """A classifier that also splits a page sequence into documents (trained model)."""
-
-    def separate(
-        self, pages: Sequence[PageText]
-    ) -> tuple[tuple[PageLabel, ...], tuple[DocumentGroup, ...]]: ...
 
 
 class TitleConfig(BaseModel):

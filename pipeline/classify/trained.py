@@ -37,6 +37,7 @@ from models.schemas import Catalog
 from pipeline.classify.evidence import EvidenceConfig, EvidenceFinder, decide, open_set
 from pipeline.classify.features import FeatureExtractor, FeatureSpace, PageFeatures
 from pipeline.classify.group import DocumentGroup
+from pipeline.classify.interfaces import PageClassifier, PageText
 from pipeline.classify.layout import LayoutFeatures
 from pipeline.classify.separation import (
     N_SEP,
@@ -46,7 +47,7 @@ from pipeline.classify.separation import (
     files_are_documents,
     segment,
 )
-from pipeline.classify.titles import PageClassifier, PageText, TitleClassifier
+from pipeline.classify.titles import TitleClassifier
 from pipeline.errors import ModelArtifactError
 from pipeline.fileio import file_sha256, write_atomic
 from pipeline.types import Candidate, PageLabel

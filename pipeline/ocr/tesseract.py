@@ -22,6 +22,7 @@ import contextlib
 import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import unicodedata
@@ -107,8 +108,20 @@ def _run_probe(args: list[str]) -> subprocess.CompletedProcess[str]:
         raise ProgramTimeout(f"'{args[0]} {args[1]}' did not answer in time") from exc
 
 
+def _program(binary: str) -> tuple[str, int, int]:
+    """Where ``binary`` is on the PATH now, and which file it is (path, mtime, size):
+    the probes' cache key, so a program removed, added or upgraded is probed anew."""
+    found = shutil.which(binary, path=os.environ.get("PATH"))
+    if found is None:
+        raise MissingDependency(
+            f"Tesseract is not installed ('{binary}' not found); install tesseract-ocr >= 5"
+        )
+    st = os.stat(found)
+    return found, st.st_mtime_ns, st.st_size
+
+
 @functools.lru_cache(maxsize=8)
-def _version_of(binary: str) -> str:
+def _version_of(binary: str, _identity: tuple[str, int, int] | None = None) -> str:
     proc = _run_probe([binary, "--version"])
     out = (proc.stdout or "") + (proc.stderr or "")
     match = re.search(r"tesseract\s+v?(\d+)\.(\d+)(?:\.(\d+))?", out, re.IGNORECASE)
@@ -122,15 +135,17 @@ def _version_of(binary: str) -> str:
 
 
 def version() -> str:
-    """Tesseract's version string (e.g. ``"5.3.0"``); cached per binary.
+    """Tesseract's version string (e.g. ``"5.3.0"``); cached per program file.
 
     Raises MissingDependency if the program is absent or older than 5.
     """
-    return _version_of(TESSERACT)
+    return _version_of(TESSERACT, _program(TESSERACT))
 
 
 @functools.lru_cache(maxsize=8)
-def _languages_of(binary: str, tessdata_dir: str | None) -> frozenset[str]:
+def _languages_of(
+    binary: str, tessdata_dir: str | None, _identity: tuple[object, ...] = ()
+) -> frozenset[str]:
     args = [binary, "--list-langs"]
     if tessdata_dir:
         args[1:1] = ["--tessdata-dir", tessdata_dir]
@@ -152,7 +167,8 @@ def languages(requested: str | None = None, *, tessdata_dir: str | None = None) 
     installed, raises MissingDependency naming the missing traineddata file.
     """
     version()
-    available = _languages_of(TESSERACT, tessdata_dir)
+    data = tessdata_dir or os.environ.get("TESSDATA_PREFIX")
+    available = _languages_of(TESSERACT, tessdata_dir, (_program(TESSERACT), data))
     if requested:
         missing = [lang for lang in requested.split("+") if lang not in available]
         if missing:

@@ -1,8 +1,8 @@
 """PDF/A-2b bundle: page images, invisible Vietnamese text layer, metadata, inspection."""
 
 from pipeline.pdf.bundle import ArchiveMetadata, Bookmark, BundlePage, build_bundle
+from pipeline.pdf.conformance import Check, PdfaReport, check_pdfa
 from pipeline.pdf.images import EncodedImage, encode_page_image
-from pipeline.pdf.inspect import Check, PdfaReport, check_pdfa
 from pipeline.pdf.textlayer import text_layer_ops
 
 __all__ = [

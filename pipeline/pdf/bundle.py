@@ -9,17 +9,17 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 from PIL import ImageCms
-from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.errors import PdfError
 from pipeline.pdf.font import add_glyphless_font
 from pipeline.pdf.images import EncodedImage
+from pipeline.pdf.metadata import ArchiveMetadata
 from pipeline.pdf.textlayer import FONT_RESOURCE, text_layer_ops
 from pipeline.pdf.xmp import build_xmp, keywords_text
 from pipeline.types import Word
@@ -43,31 +43,6 @@ class BundlePage:
 class Bookmark:
     title: str
     page_index: int  # 0-based
-
-
-class ArchiveMetadata(BaseModel):
-    """Archive metadata of a digitized dossier (Circular 05/2025/TT-BNV)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    dossier_code: str = Field(min_length=1)
-    title: str = Field(min_length=1)
-    retention_period: str = Field(min_length=1)
-    access_level: str = Field(min_length=1)
-    language: str = "vi"
-    start_date: date | None = None
-    end_date: date | None = None
-    keywords: tuple[str, ...] = ()
-    document_count: int = Field(ge=0)
-    sheet_count: int = Field(ge=0)
-    page_count: int = Field(ge=1)
-    physical_condition: str = ""
-    paper_original_code: str = ""
-    procedure_id: str = ""
-    procedure_code: str = ""
-    branch: str = ""
-    agency: str = ""  # digitizing agency (dc:creator / Author); defaults to branch
-    creator_tool: str = "sohoa"
 
 
 @lru_cache(maxsize=1)

@@ -8,11 +8,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-if TYPE_CHECKING:
-    from pipeline.pdf.bundle import ArchiveMetadata
+from pipeline.pdf.metadata import ArchiveMetadata
 
 SOHOA_NS = "https://sohoa.gov.vn/ns/archive/1.0/"
 SOHOA_PREFIX = "sohoa"

@@ -9,6 +9,7 @@ from pipeline.storage.base import (
     object_sha256,
     verify_copy,
 )
+from pipeline.storage.config import StorageConfig, ensure_buckets, open_storage
 from pipeline.storage.local import LocalStorage
 from pipeline.storage.s3 import S3Storage
 
@@ -17,9 +18,12 @@ __all__ = [
     "ObjectInfo",
     "S3Storage",
     "Storage",
+    "StorageConfig",
     "check_bucket",
+    "ensure_buckets",
     "normalize_key",
     "normalize_prefix",
     "object_sha256",
+    "open_storage",
     "verify_copy",
 ]

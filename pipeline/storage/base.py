@@ -1,6 +1,6 @@
 """The storage interface shared by the local-folder and S3 backends.
 
-Objects live in *buckets* under *keys* (CONTRACTS.md §2: ``intake``, ``archive``,
+Objects live in *buckets* under *keys* (docs/contracts.md §2: ``intake``, ``archive``,
 ``quarantine``). Both backends implement :class:`Storage` with the same behaviour:
 
 * **Keys** are checked and normalised by :func:`normalize_key` before any use:

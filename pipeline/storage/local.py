@@ -16,7 +16,7 @@ import contextlib
 import errno
 import os
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +38,14 @@ def file_chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             yield chunk
+
+
+def _storable(key: str | None) -> str | None:
+    """``key`` if a file system could hold it (every segment within 255 bytes): the
+    decomposed spelling of a long Vietnamese name may not fit where the composed did."""
+    if key is None or any(len(s.encode("utf-8")) > MAX_SEGMENT_BYTES for s in key.split("/")):
+        return None
+    return key
 
 
 @contextlib.contextmanager
@@ -63,10 +71,21 @@ def os_errors(op: str, where: str, *, missing: str = "not_found") -> Iterator[No
 
 
 class LocalStorage:
-    """:class:`~pipeline.storage.base.Storage` over a folder; bucket = subfolder of ``root``."""
+    """:class:`~pipeline.storage.base.Storage` over a folder; bucket = subfolder of ``root``.
 
-    def __init__(self, root: Path) -> None:
+    ``LocalStorage.of_folders({"in": a, "out": b})`` instead maps each bucket to
+    a folder of its own: how the CLI reads a dossier folder and writes its output
+    folder through the same delivery as the deployed system.
+    """
+
+    def __init__(self, root: Path, *, folders: Mapping[str, Path] | None = None) -> None:
         self._root = Path(root).resolve()
+        self._folders = {check_bucket(b): Path(f).resolve() for b, f in (folders or {}).items()}
+
+    @classmethod
+    def of_folders(cls, folders: Mapping[str, Path]) -> LocalStorage:
+        """Buckets that are the given folders (and nothing else)."""
+        return cls(Path(os.devnull), folders=folders)
 
     @property
     def root(self) -> Path:
@@ -77,6 +96,8 @@ class LocalStorage:
 
     # --- paths --------------------------------------------------------------------
     def _bucket_dir(self, bucket: str) -> Path:
+        if bucket in self._folders:
+            return self._folders[bucket]
         folder = self._root / check_bucket(bucket)
         if folder.exists() and not folder.resolve().is_relative_to(self._root):
             raise InputError(f"bucket {bucket} resolves outside the storage root")
@@ -109,7 +130,7 @@ class LocalStorage:
         folder = self._bucket_dir(bucket)
         if not folder.is_dir():
             return None, nfc
-        for spelling in (nfc, nfd_variant(nfc)):
+        for spelling in (nfc, _storable(nfd_variant(nfc))):
             if spelling is not None:
                 path = self._confined(folder, spelling)
                 if path.is_file():
@@ -125,7 +146,7 @@ class LocalStorage:
         )
 
     def _drop_nfd_twin(self, final: Path, bucket: str, key: str) -> None:
-        nfd = nfd_variant(key)
+        nfd = _storable(nfd_variant(key))
         if nfd is not None:
             twin = self._confined(self._bucket_dir(bucket), nfd)
             # on normalising file systems (macOS) the "twin" is the file itself
@@ -228,7 +249,7 @@ class LocalStorage:
         if not folder.is_dir():
             return
         with os_errors("delete", f"{bucket}/{nfc}", missing="retry"):
-            for spelling in (nfc, nfd_variant(nfc)):
+            for spelling in (nfc, _storable(nfd_variant(nfc))):
                 if spelling is None:
                     continue
                 path = self._confined(folder, spelling)
@@ -250,7 +271,7 @@ class LocalStorage:
         folder = self._bucket_dir(bucket)
         with os_errors("ensure_bucket", bucket, missing="retry"):
             folder.mkdir(parents=True, exist_ok=True)
-        if not folder.resolve().is_relative_to(self._root):
+        if bucket not in self._folders and not folder.resolve().is_relative_to(self._root):
             raise InputError(f"bucket {bucket} resolves outside the storage root")
 
     def presigned_get_url(self, bucket: str, key: str, *, expires: timedelta) -> str | None:

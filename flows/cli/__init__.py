@@ -1,0 +1,61 @@
+"""The ``sohoa`` command line (docs/contracts.md §1).
+
+Builds the settings once from the environment, hands them to the subcommand,
+and maps errors to exit codes (:class:`pipeline.errors.ExitCode`): one line on
+stderr, never a traceback for an error the pipeline raised on purpose. Each
+subcommand lives in its own module with ``add(sub)`` and ``run(args, settings)``;
+Prefect is imported only by the commands that run flows, so ``sohoa verify``
+and argument errors stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from importlib import import_module
+
+from pydantic import ValidationError
+
+from flows.cli import evaluate, process, serve, train, verify
+from flows.settings import Settings
+from pipeline.errors import ExitCode, SohoaError
+
+#: subcommand -> module that runs it
+COMMANDS: dict[str, str] = {
+    "process": "flows.cli.process", "verify": "flows.cli.verify", "train": "flows.cli.train",
+    "evaluate": "flows.cli.evaluate", **{name: "flows.cli.serve" for name in serve.COMMANDS},
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sohoa", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in (process, verify, serve, train, evaluate):
+        module.add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ValidationError as exc:
+        fields = ", ".join("SOHOA_" + str(e["loc"][0]).upper() for e in exc.errors() if e["loc"])
+        print(f"sohoa: invalid settings in the environment: {fields}", file=sys.stderr)
+        return ExitCode.config_error
+    run: Callable[[argparse.Namespace, Settings], int] = import_module(COMMANDS[args.command]).run
+    try:
+        return run(args, settings)
+    except SohoaError as exc:
+        print(f"sohoa: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("sohoa: interrupted", file=sys.stderr)
+        return ExitCode.interrupted
+
+
+__all__ = ["build_parser", "main"]
+
+if __name__ == "__main__":
+    raise SystemExit(main())

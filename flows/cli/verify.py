@@ -1,0 +1,63 @@
+"""``sohoa verify``: is the signature intact and valid, is the PDF/A-2b shape there?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from flows.settings import Settings
+from flows.signing import trust_roots
+from pipeline.errors import InputError
+from pipeline.pdf.conformance import check_pdfa
+from pipeline.sign.verify import verify_signatures
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    v = sub.add_parser("verify", help="check a bundle's signature and PDF/A-2b properties")
+    v.add_argument("bundle", type=Path)
+    v.add_argument("--trust-root", action="append", type=Path, default=[],
+                   help="PEM/DER CA certificate to trust (default: configured roots)")
+    v.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.bundle.is_file():
+        raise InputError(f"no such file: {args.bundle}")
+    data = args.bundle.read_bytes()
+    sig = verify_signatures(data, trust_roots=trust_roots(settings, args.trust_root))
+    pdfa = check_pdfa(data)
+    ok = sig.ok and pdfa.ok
+    if args.json:
+        print_json({"ok": ok, "signature": _jsonable(asdict(sig)), "pdfa": _jsonable(asdict(pdfa))})
+        return 0 if ok else 1
+    mark = {True: "ok  ", False: "FAIL"}
+    print(f"{mark[sig.ok]} signature: signer={sig.signer or '-'} time="
+          f"{sig.signing_time.isoformat() if sig.signing_time else '-'}")
+    for name in ("signed", "intact", "valid", "trusted"):
+        print(f"     {name:<10} {getattr(sig, name)}")
+    for problem in sig.problems:
+        print(f"     problem: {problem}")
+    print(f"{mark[pdfa.ok]} PDF/A-2b")
+    for check in pdfa.checks:
+        print(f"     {mark[check.ok]} {check.name}: {check.detail}")
+    print("VALID" if ok else "INVALID")
+    return 0 if ok else 1
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
