@@ -155,16 +155,27 @@ def run_pages(jobs: list[PageJob], *, config: PageConfig, made_by: str, io: Doss
     """Map the page task over the page references; a progress artifact follows them."""
     if not jobs:
         return []
-    futures = process_page_task.map(
-        jobs, config=unmapped(config), made_by=unmapped(made_by), storage=unmapped(io.storage),
-        work_dir=unmapped(work_dir), ocr_limit=unmapped(ocr_limit))
+    common: dict[str, Any] = {"config": unmapped(config), "made_by": unmapped(made_by),
+              "storage": unmapped(io.storage), "work_dir": unmapped(work_dir),
+              "ocr_limit": unmapped(ocr_limit)}
+    futures = process_page_task.map(jobs, **common)
     progress = cast(UUID, create_progress_artifact(progress=0.0,
                                                    description=f"Pages of {label}"))
     for done, _ in enumerate(as_completed(list(futures)), start=1):
         if progress is not None:
             update_progress_artifact(artifact_id=progress, progress=100.0 * done / len(jobs),
                                      description=f"Pages of {label}: {done}/{len(jobs)}")
-    return [f.result() for f in futures]
+    outcomes = [f.result() for f in futures]
+    # A cached result whose page image has left the work area (another state folder, a
+    # clean-up) is processed again rather than failing the bundle.
+    stale = [i for i, o in enumerate(outcomes)
+             if o.image_ref is not None and not Path(o.image_ref).is_file()]
+    if stale:
+        again = process_page_task.with_options(refresh_cache=True).map(
+            [jobs[i] for i in stale], **common)
+        for i, future in zip(stale, again, strict=True):
+            outcomes[i] = future.result()
+    return outcomes
 
 
 def in_input_order(names: tuple[str, ...], outcomes: list[PageOutcome]) -> list[PageOutcome]:

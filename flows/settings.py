@@ -24,7 +24,7 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -34,7 +34,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from pipeline.storage.config import StorageConfig
+if TYPE_CHECKING:
+    from pipeline.storage.config import StorageConfig
 
 DEFAULT_ORGANISATION = "Trung tâm Phục vụ hành chính công thành phố Hà Nội"
 ENV_PREFIX = "SOHOA_"
@@ -121,6 +122,8 @@ class Settings(BaseSettings):
     @property
     def storage(self) -> StorageConfig:
         """Where the buckets are (credentials stay SecretStr)."""
+        from pipeline.storage.config import StorageConfig  # the S3 client loads on demand
+
         endpoint, secure = self.s3_endpoint, self.s3_secure
         if endpoint and "://" in endpoint:
             secure = endpoint.startswith("https://")

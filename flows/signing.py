@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from flows.settings import Settings
 from pipeline.environment import Machine
@@ -16,15 +19,21 @@ def build_signer(settings: Settings) -> Any:
     """Production: the PKCS#12 file and passphrase from the environment.
 
     Otherwise a development CA and signing certificate in the state folder,
-    created on first use.
+    created on first use. Loaded once per process and key file (the CLI checks
+    the key before its run starts, the run then signs with the same signer).
     """
-    if settings.signing_p12 is not None:
-        passphrase = (
-            settings.signing_passphrase.get_secret_value().encode()
-            if settings.signing_passphrase else b""
-        )
-        return load_signer(settings.signing_p12, passphrase)
-    pki = ensure_dev_pki(settings.state_dir, organisation=settings.organisation)
+    p12 = settings.signing_p12
+    stamp = p12.stat().st_mtime_ns if p12 is not None and p12.is_file() else 0
+    return _signer(p12, settings.signing_passphrase, stamp, settings.state_dir,
+                   settings.organisation)
+
+
+@functools.lru_cache(maxsize=4)
+def _signer(p12: Path | None, passphrase: SecretStr | None, _stamp: int, state_dir: Path,
+            organisation: str) -> Any:
+    if p12 is not None:
+        return load_signer(p12, passphrase.get_secret_value().encode() if passphrase else b"")
+    pki = ensure_dev_pki(state_dir, organisation=organisation)
     return load_signer(pki.signer_p12, pki.passphrase())
 
 

@@ -141,3 +141,5 @@ def test_page_results_are_keyed_by_the_code_and_the_tesseract_that_made_them(
     monkeypatch.setattr(tesseract, "version", lambda: "5.99.0")
     assert run() == ["Completed"]  # another Tesseract: processed again
     assert run() == ["Cached"]
+    shutil.rmtree(tmp_path / "state" / "work" / "pages")  # the page images are gone
+    assert sorted(run()) == ["Cached", "Completed"]  # the cached result is made again

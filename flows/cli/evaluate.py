@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows.settings import Settings
-from pipeline.classify.trained import DEFAULT_DIR
+from models import CLASSIFIER_DIR as DEFAULT_DIR
 
 if TYPE_CHECKING:
+    from flows.settings import Settings
     from lab.realeval import FileResult
     from models.schemas import Catalog
     from pipeline.classify.interfaces import PageClassifier

@@ -16,21 +16,16 @@ import argparse
 import re
 import sys
 import time
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flows import embedded_api
-from flows.params import DossierRequest
-from flows.settings import Settings
-from flows.signing import build_signer
-from models.catalog import load_catalog
-from models.schemas import Manifest, Report, parse_manifest
-from pipeline.delivery import Place, Places, json_bytes, put_verified, read_intake, refuse
-from pipeline.environment import check_environment
 from pipeline.errors import ExitCode, InputError, ManifestError, UnknownProcedure
-from pipeline.inventory import nfc
-from pipeline.ocr.tesseract import OcrConfig
-from pipeline.storage import LocalStorage
+
+if TYPE_CHECKING:  # the rest loads in run(), while Prefect's embedded API boots
+    from flows.settings import Settings
+    from models.schemas import Manifest, Report
 
 MAX_MANIFEST_BYTES = 1_000_000
 VN_TZ = timezone(timedelta(hours=7))
@@ -57,6 +52,8 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def read_manifest(folder: Path) -> Manifest | None:
     """The folder's manifest.json, or None; ManifestError says what is wrong with it."""
+    from models.schemas import parse_manifest
+
     path = folder / "manifest.json"
     if not path.is_file():
         return None
@@ -73,6 +70,9 @@ def page_files(folder: Path, manifest: Manifest | None) -> tuple[str, ...]:
     refused. A page the manifest lists but the folder lacks is kept: the flow
     reports it missing.
     """
+    def nfc(name: str) -> str:
+        return unicodedata.normalize("NFC", name)
+
     present: dict[str, str] = {}
     for p in folder.iterdir():
         if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json":
@@ -94,6 +94,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     input_path: Path = args.input
     if not input_path.exists():
         raise InputError(f"input not found: {input_path}")
+    from flows import embedded_api
+
+    api = embedded_api.start_if_needed(verbose=args.verbose)  # boots while the rest loads
+    from flows.params import DossierRequest
+    from flows.signing import build_signer
+    from models.catalog import load_catalog
+    from pipeline.environment import check_environment
+    from pipeline.ocr.tesseract import OcrConfig
+
     folder = input_path if input_path.is_dir() else input_path.parent
     fallback_id = args.dossier_id or _safe_id(folder.name if input_path.is_dir()
                                               else input_path.stem)
@@ -120,11 +129,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         branch=(manifest.branch if manifest else None) or "local",
         submitted_at=str(manifest.submitted_at) if manifest and manifest.submitted_at else None)
     out_dir: Path = (args.out or Path("out") / _safe_id(dossier_id)).resolve()
-    # the machine and the signing key are checked before anything starts: one line, no run
+    # the machine and the signing key are checked before the run starts: one line, no run
     check_environment(ocr=OcrConfig(langs=settings.ocr_langs), state_dir=settings.state_dir)
     build_signer(settings)
-
-    api = embedded_api.start_if_needed(verbose=args.verbose)  # boots while imports load
     from flows.dossier import run_folder
 
     if api is not None:
@@ -142,6 +149,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def reject(folder: Path, out_dir: Path, reason: str, *, dossier_id: str, procedure: str) -> int:
     """A dossier whose manifest is unusable: quarantined whole, with a rejected report."""
+    from models.schemas import Report
+    from pipeline.delivery import Place, Places, json_bytes, put_verified, read_intake, refuse
+    from pipeline.storage import LocalStorage
+
     storage = LocalStorage.of_folders({"input": folder, "output": out_dir})
     storage.ensure_bucket("output")
     places = Places(Place("input"), Place("output"), Place("output", "quarantine/"),

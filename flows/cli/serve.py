@@ -11,10 +11,12 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flows.settings import Settings
 from pipeline.errors import InputError
+
+if TYPE_CHECKING:
+    from flows.settings import Settings
 
 COMMANDS = ("serve", "watch", "stack", "upload", "fetch")
 

@@ -6,9 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flows.settings import Settings
-from pipeline.classify.trained import DEFAULT_DIR
+from models import CLASSIFIER_DIR as DEFAULT_DIR
+
+if TYPE_CHECKING:
+    from flows.settings import Settings
 
 DEFAULT_DOSSIERS = 600
 

@@ -7,13 +7,12 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flows.settings import Settings
-from flows.signing import trust_roots
 from pipeline.errors import InputError
-from pipeline.pdf.conformance import check_pdfa
-from pipeline.sign.verify import verify_signatures
+
+if TYPE_CHECKING:
+    from flows.settings import Settings
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +31,10 @@ def print_json(data: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.bundle.is_file():
         raise InputError(f"no such file: {args.bundle}")
+    from flows.signing import trust_roots
+    from pipeline.pdf.conformance import check_pdfa
+    from pipeline.sign.verify import verify_signatures
+
     data = args.bundle.read_bytes()
     sig = verify_signatures(data, trust_roots=trust_roots(settings, args.trust_root))
     pdfa = check_pdfa(data)

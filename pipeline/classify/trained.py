@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from models import CLASSIFIER_DIR
 from models.schemas import Catalog
 from pipeline.classify.evidence import EvidenceConfig, EvidenceFinder, decide, open_set
 from pipeline.classify.features import FeatureExtractor, FeatureSpace, PageFeatures
@@ -54,7 +55,7 @@ from pipeline.types import Candidate, PageLabel
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "classifier"
+DEFAULT_DIR = CLASSIFIER_DIR
 MAX_CANDIDATES = 3
 N_SEP_V1 = 16  # separator features of the first format-1 models
 PAGE_GUESS = 0.5  # a continuation page this sure of another type puts its document in doubt

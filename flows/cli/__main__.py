@@ -1,0 +1,5 @@
+"""``python -m flows.cli``: the same as the ``sohoa`` command."""
+
+from flows.cli import main
+
+raise SystemExit(main())
