@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
@@ -131,8 +131,11 @@ def assemble_bundle(plan: Plan, *, marks_from: Any, meta: ArchiveMetadata,
 def deliver_task(storage: Storage, places: Places, intake: IntakeDossier, *,
                  bundle: bytes | None, report: Report, consume_intake: bool) -> str | None:
     """Bundle, originals, quarantine, report last (verified); then clear intake."""
-    return delivery.deliver(storage, places, intake, bundle=bundle, report=report,
+    link = delivery.deliver(storage, places, intake, bundle=bundle, report=report,
                             consume_intake=consume_intake)
+    get_run_logger().info("%s delivered to %s/%s (%d originals)", places.dossier_id,
+                          places.archive.bucket, places.archive.prefix, len(intake.names))
+    return link
 
 
 def ensure_ocr_limit(slots: int) -> str:

@@ -242,3 +242,29 @@ def test_api_client_starts_a_run_by_deployment_name(system: System, tmp_path: Pa
     assert report is not None and report["status"] == "incomplete"
     assert set(report["missing"]) == {"birth_proof", "authorization"}
     assert (tmp_path / "out" / "bundle.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_prefect_operator_commands_work_against_the_server(
+    system: System, scanned: dict[str, Any]
+) -> None:
+    """Prefect's own CLI, as an operator runs it (fastapi pinned below 0.151, where these
+    commands' null ``limit``/``sort`` bodies are accepted; 0.151-0.154 answer HTTP 422)."""
+    import subprocess
+    import sys
+
+    prefect = [str(Path(sys.executable).with_name("prefect"))]
+    env = {**os.environ, **system.env, "PREFECT_LOGGING_LEVEL": "WARNING", "COLUMNS": "300"}
+    run_id = scanned["first"]["E2E-GOOD-1"]
+
+    def ok(*args: str) -> str:
+        done = subprocess.run([*prefect, *args], env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert done.returncode == 0, f"prefect {' '.join(args)}: {done.stderr[-1500:]}"
+        return done.stdout
+
+    assert "process-dossier" in ok("deployment", "ls")
+    assert "sohoa-e2e" in ok("work-pool", "ls")
+    assert "E2E-GOOD-1" in ok("flow-run", "ls")
+    assert "process-dossier" in ok("flow", "ls")
+    ok("artifact", "ls")
+    assert "delivered to e2e-archive/cau-giay/E2E-GOOD-1/" in ok("flow-run", "logs", run_id)

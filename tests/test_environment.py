@@ -108,7 +108,7 @@ def page_task_states(flow_run_id: Any) -> list[str]:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.client.schemas.sorting import TaskRunSort
 
-    with get_client(sync_client=True) as client:  # sort given: the pinned fastapi rejects null
+    with get_client(sync_client=True) as client:
         runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
             sort=TaskRunSort.EXPECTED_START_TIME_ASC, limit=50)
