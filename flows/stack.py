@@ -10,7 +10,7 @@ Starts, all bound to 127.0.0.1 and kept under one folder (``STATE_DIR/stack``):
 4. one Prefect worker of that pool, and ``sohoa watch``.
 
 It writes ``env.sh`` (the variables that point a shell at this stack), prints
-the UI address and waits; Ctrl-C stops everything it started. The helpers here
+the UI address and waits; Ctrl-C, SIGTERM or SIGHUP stops everything it started. The helpers here
 (start a Prefect server, a worker; stop a process group) are also what the
 end-to-end tests use.
 """
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flows.settings import Settings
-from pipeline.errors import SohoaError
+from pipeline.errors import EnvironmentFault, SohoaError
 
 BIN = Path(sys.executable).parent
 READY_TIMEOUT_S = 120.0
@@ -57,6 +57,15 @@ class Child:
             return self.log.read_text(encoding="utf-8", errors="replace")[-limit:]
         except OSError:
             return ""
+
+    def why(self) -> str:
+        """One line: how it ended, the log's last error line (or last line), the log."""
+        lines = [ln.strip() for ln in self.tail(20_000).splitlines() if ln.strip()]
+        errors = [ln for ln in lines if "error" in ln.lower() or "address already" in ln.lower()]
+        last = (errors or lines or ["(empty log)"])[-1][:300]
+        code = self.process.poll()
+        how = "is not ready" if code is None else f"exited with code {code}"
+        return f"{self.name} {how}: {last} (log: {self.log})"
 
 
 @dataclass
@@ -109,7 +118,7 @@ def wait_http(url: str, child: Child, timeout_s: float = READY_TIMEOUT_S) -> Non
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if child.process.poll() is not None:
-            raise SohoaError(f"{child.name} exited early:\n{child.tail()}")
+            raise SohoaError(child.why())
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status == 200:
@@ -117,7 +126,7 @@ def wait_http(url: str, child: Child, timeout_s: float = READY_TIMEOUT_S) -> Non
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.3)
-    raise SohoaError(f"{child.name} not ready after {timeout_s:.0f} s:\n{child.tail()}")
+    raise SohoaError(f"after {timeout_s:.0f} s, {child.why()}")
 
 
 def prefect_env(base: Mapping[str, str], home: Path, port: int) -> dict[str, str]:
@@ -187,7 +196,7 @@ def wait_s3(stack: Stack, env: Mapping[str, str], timeout_s: float = READY_TIMEO
     while time.monotonic() < deadline:
         dead = stack.dead()
         if dead is not None:
-            raise SohoaError(f"{dead.name} exited early:\n{dead.tail()}")
+            raise SohoaError(dead.why())
         try:
             storage.ensure_bucket("intake")
             return
@@ -196,10 +205,34 @@ def wait_s3(stack: Stack, env: Mapping[str, str], timeout_s: float = READY_TIMEO
     raise SohoaError(f"the S3 server is not ready after {timeout_s:.0f} s")
 
 
+class Stopped(Exception):
+    """SIGINT, SIGTERM or SIGHUP reached ``sohoa stack``: stop everything it started."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
+def check_ports(*ports: int) -> None:
+    """Every port free on 127.0.0.1, or one line naming the taken one."""
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                raise EnvironmentFault(
+                    f"port {port} on 127.0.0.1 is taken (another sohoa stack, or a stack "
+                    f"that did not stop?): free it or choose another with --port/--s3-port"
+                ) from None
+
+
 def run_stack(args: argparse.Namespace, settings: Settings) -> int:
     folder: Path = (args.dir or settings.state_dir / "stack").resolve()
     logs = folder / "logs"
+    check_ports(args.port, args.s3_port)
     stack = Stack()
+    previous = {sig: signal.signal(sig, _raise_stopped)
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         creds = start_seaweedfs(stack, folder / "s3", args.s3_port)
         env = {**prefect_env(os.environ, folder / "prefect", args.port), **storage_env(*creds)}
@@ -213,15 +246,20 @@ def run_stack(args: argparse.Namespace, settings: Settings) -> int:
         print_welcome(args.port, creds[0], folder)
         while (dead := stack.dead()) is None:
             time.sleep(1)
-        print(f"sohoa stack: {dead.name} stopped:\n{dead.tail()}", file=sys.stderr)
+        print(f"sohoa stack: {dead.why()}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except Stopped as why:
+        print(f"sohoa stack: {why} received", file=sys.stderr)
         return 0
     except subprocess.CalledProcessError as exc:
         raise SohoaError(f"sohoa serve failed (exit {exc.returncode})") from None
     finally:
+        for sig in previous:  # a second signal must not interrupt the stopping
+            signal.signal(sig, signal.SIG_IGN)
         print("sohoa stack: stopping", file=sys.stderr)
         stack.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:
