@@ -5,11 +5,13 @@ Needs the Prefect server's address and read access to the archive bucket:
     export PREFECT_API_URL=http://127.0.0.1:4200/api          # `sohoa stack` prints it
     export SOHOA_S3_ENDPOINT=http://127.0.0.1:8333 SOHOA_S3_ACCESS_KEY=... SOHOA_S3_SECRET_KEY=...
     .venv/bin/python examples/dossier_system_client.py --branch cau-giay \\
-        --dossier-id HN-CG-2026-000123 --procedure birth_registration --out out/client
+        --dossier-id HN-CG-2026-000200 --procedure birth_registration \\
+        --pages samples/birth-complete --out out/client
 
-The pages must already be in ``intake/{branch}/{dossier_id}/`` (a scanner put
-them there; a manifest is not needed when the dossier system starts the run).
-The same over plain HTTP is in the README ("Deployed system").
+The pages must be in ``intake/{branch}/{dossier_id}/``: a scanner puts them
+there, or ``--pages FOLDER`` does it here (page files only: no manifest, since
+the dossier system, not a sealed upload, starts the run; ``--no-start`` stops
+after that). The same over plain HTTP is in docs/operations.md.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from prefect.deployments import run_deployment
 from flows.settings import Settings
 from pipeline.delivery import dossier_prefix
 from pipeline.storage import open_storage
-from pipeline.transfer import fetch_results
+from pipeline.transfer import fetch_results, put_pages
 
 DEPLOYMENT = "process-dossier/process-dossier"  # "{flow name}/{deployment name}"
 
@@ -57,7 +59,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fact", action="append", default=[], metavar="NAME=true|false")
     parser.add_argument("--out", type=Path, default=Path("out/client"))
     parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--pages", type=Path, metavar="FOLDER",
+                        help="first put FOLDER's page files into intake (as a scanner would)")
+    parser.add_argument("--no-start", action="store_true", help="only put the pages")
     args = parser.parse_args(argv)
+    if args.pages is not None:
+        config = Settings.from_env().storage
+        names = put_pages(open_storage(config), config.intake,
+                          dossier_prefix(args.branch, args.dossier_id), args.pages)
+        print(f"{len(names)} page files in {config.intake}/"
+              f"{dossier_prefix(args.branch, args.dossier_id)}")
+    if args.no_start:
+        return 0
     facts = {n: v.lower() == "true" for n, _, v in (f.partition("=") for f in args.fact)}
     request = {"dossier_id": args.dossier_id, "procedure": args.procedure,
                "branch": args.branch, "facts": facts}

@@ -19,6 +19,15 @@ def is_page_name(name: str) -> bool:
     return name.lower().endswith(PAGE_SUFFIXES) and not name.startswith(".")
 
 
+def put_pages(storage: Storage, intake: str, prefix: str, folder: Path) -> list[str]:
+    """Every page file of ``folder`` into ``intake`` under ``prefix``, in name order (no
+    manifest: the dossier's run is started by whoever sends the request)."""
+    pages = sorted(p for p in folder.iterdir() if p.is_file() and is_page_name(p.name))
+    for page in pages:
+        storage.put_file(intake, prefix + page.name, page)
+    return [p.name for p in pages]
+
+
 def upload_dossier(storage: Storage, intake: str, folder: Path,
                    manifest: bytes | None = None) -> str:
     """What a scanner station does: every page file, then manifest.json (which seals it).
@@ -28,9 +37,7 @@ def upload_dossier(storage: Storage, intake: str, folder: Path,
     data = manifest if manifest is not None else (folder / MANIFEST).read_bytes()
     parsed = parse_manifest(data)
     prefix = dossier_prefix(parsed.branch, parsed.dossier_id)
-    pages = sorted(p for p in folder.iterdir() if p.is_file() and is_page_name(p.name))
-    for page in pages:
-        storage.put_file(intake, prefix + page.name, page)
+    put_pages(storage, intake, prefix, folder)
     storage.put(intake, prefix + MANIFEST, data, content_type="application/json")
     return prefix
 

@@ -219,29 +219,32 @@ def test_bad_manifest_is_quarantined_without_a_run(system: System, tmp_path: Pat
 
 
 def test_api_client_starts_a_run_by_deployment_name(system: System, tmp_path: Path) -> None:
-    from examples.dossier_system_client import fetch, start_and_wait
+    """The example client as docs/operations.md runs it: pages put with ``--pages`` (no
+    manifest: the request starts the run), a run by deployment name, results fetched."""
+    from examples.dossier_system_client import main as client
 
     folder = tmp_path / "pages"
     write_dossier(folder, [page(FORM, 31)])
-    for p in folder.iterdir():  # pages only: the dossier system, not a manifest, starts it
-        system.storage.put_file(system.config.intake, f"phu-ly/E2E-API-1/{p.name}", p)
-    request = {"dossier_id": "E2E-API-1", "procedure": "birth_registration",
-               "branch": "phu-ly", "facts": {"by_representative": True}}
-    with system.settings():
-        run = start_and_wait(request, timeout_s=RUN_TIMEOUT_S)
-    assert run.state is not None and run.state.is_completed(), run.state
-    assert run.state.name == "Incomplete"  # no birth proof, no authorization
     mp = pytest.MonkeyPatch()
-    for key in ("SOHOA_S3_ENDPOINT", "SOHOA_S3_ACCESS_KEY", "SOHOA_S3_SECRET_KEY",
-                "SOHOA_BUCKET_ARCHIVE"):
+    for key in ("PREFECT_API_URL", "SOHOA_S3_ENDPOINT", "SOHOA_S3_ACCESS_KEY",
+                "SOHOA_S3_SECRET_KEY", "SOHOA_BUCKET_INTAKE", "SOHOA_BUCKET_ARCHIVE"):
         mp.setenv(key, system.env[key])
     try:
-        report = fetch("phu-ly", "E2E-API-1", tmp_path / "out")
+        with system.settings():
+            code = client(["--branch", "phu-ly", "--dossier-id", "E2E-API-1",
+                           "--procedure", "birth_registration",
+                           "--fact", "by_representative=true", "--pages", str(folder),
+                           "--out", str(tmp_path / "out"), "--timeout", str(RUN_TIMEOUT_S)])
     finally:
         mp.undo()
-    assert report is not None and report["status"] == "incomplete"
+    assert code == 0
+    (run,) = runs_named(system, "E2E-API-1")
+    assert run.state is not None and run.state.name == "Incomplete"  # no proof, no authorization
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert report["status"] == "incomplete"
     assert set(report["missing"]) == {"birth_proof", "authorization"}
     assert (tmp_path / "out" / "bundle.pdf").read_bytes().startswith(b"%PDF")
+    assert system.keys(system.config.intake, "phu-ly/E2E-API-1/") == []
 
 
 def test_prefect_operator_commands_work_against_the_server(
