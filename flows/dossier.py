@@ -43,7 +43,8 @@ from pipeline.delivery import IntakeDossier, Place, Places
 from pipeline.duplicates import flag_duplicates
 from pipeline.environment import check_environment
 from pipeline.errors import InputError, SohoaError
-from pipeline.inventory import PageJob, forget_objects, nfc
+from pipeline.fileio import nfc
+from pipeline.inventory import PageJob, forget_objects
 from pipeline.ocr.tesseract import OcrConfig
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, stage_fingerprint
@@ -88,14 +89,23 @@ def process_folder(request: DossierRequest, folder: str, out_dir: str,
     """``sohoa process``: the page files of ``folder`` (or the one file ``only``) in,
     ``out_dir`` out (``bundle.pdf``, ``originals/``, ``quarantine/``, ``report.json``)."""
     settings = Settings.from_env()
-    storage = LocalStorage.of_folders({LOCAL_IN: Path(folder), LOCAL_OUT: Path(out_dir)})
-    places = Places(Place(LOCAL_IN), Place(LOCAL_OUT), Place(LOCAL_OUT, "quarantine/"),
-                    dossier_id=request.dossier_id, branch=request.branch)
-    storage.ensure_bucket(LOCAL_OUT)
+    storage, places = in_folders(Path(folder), Path(out_dir), dossier_id=request.dossier_id,
+                                 branch=request.branch)
     intake = (IntakeDossier(manifest=None, names=(only,)) if only
               else read_intake_task(storage, places.intake))
     return run_dossier(request, DossierIO(storage, places, intake, consume_intake=False),
                        settings=settings, ocr_limit=None)
+
+
+def in_folders(folder: Path, out_dir: Path, *, dossier_id: str,
+               branch: str) -> tuple[LocalStorage, Places]:
+    """The CLI's two folders as buckets: ``folder`` is intake; ``out_dir`` is archive, with
+    quarantine under ``out_dir/quarantine/`` (created here)."""
+    storage = LocalStorage.of_folders({LOCAL_IN: folder, LOCAL_OUT: out_dir})
+    storage.ensure_bucket(LOCAL_OUT)
+    places = Places(Place(LOCAL_IN), Place(LOCAL_OUT), Place(LOCAL_OUT, "quarantine/"),
+                    dossier_id=dossier_id, branch=branch)
+    return storage, places
 
 
 def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -77,3 +78,9 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Readers see the old file or the whole new one, never half of it; a failed
     write leaves the old file and no temporary file."""
     atomic_write(path, [data])
+
+
+def nfc(name: str) -> str:
+    """File names are compared and reported in Unicode NFC (a Vietnamese name may
+    arrive decomposed, NFD, from some systems)."""
+    return unicodedata.normalize("NFC", name)

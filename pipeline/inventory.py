@@ -10,13 +10,13 @@ tasks then read from the work area, or from storage on another machine.
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from pipeline.errors import SohoaError, StorageError
+from pipeline.fileio import nfc
 from pipeline.imaging.ingest import count_pages, sniff_format
 from pipeline.outcome import PageOutcome
 from pipeline.storage.base import Storage, sha256_bytes
@@ -33,11 +33,6 @@ class PageJob(BaseModel):
     key: str
     sha256: str  # content hash of the whole file: the cache key's core
     page: int  # 1-based page within the file
-
-
-def nfc(name: str) -> str:
-    """Names are reported in Unicode NFC (a Vietnamese name may arrive decomposed)."""
-    return unicodedata.normalize("NFC", name)
 
 
 def inventory(storage: Storage, bucket: str, prefix: str, names: Iterable[str], *,

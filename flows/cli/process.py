@@ -16,12 +16,12 @@ import argparse
 import re
 import sys
 import time
-import unicodedata
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.errors import ExitCode, InputError, ManifestError, UnknownProcedure
+from pipeline.fileio import nfc
 
 if TYPE_CHECKING:  # the rest loads in run(), while Prefect's embedded API boots
     from flows.settings import Settings
@@ -70,9 +70,6 @@ def page_files(folder: Path, manifest: Manifest | None) -> tuple[str, ...]:
     refused. A page the manifest lists but the folder lacks is kept: the flow
     reports it missing.
     """
-    def nfc(name: str) -> str:
-        return unicodedata.normalize("NFC", name)
-
     present: dict[str, str] = {}
     for p in folder.iterdir():
         if p.is_file() and not p.name.startswith(".") and p.name != "manifest.json":
@@ -149,14 +146,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def reject(folder: Path, out_dir: Path, reason: str, *, dossier_id: str, procedure: str) -> int:
     """A dossier whose manifest is unusable: quarantined whole, with a rejected report."""
+    from flows.dossier import in_folders
     from models.schemas import Report
-    from pipeline.delivery import Place, Places, json_bytes, put_verified, read_intake, refuse
-    from pipeline.storage import LocalStorage
+    from pipeline.delivery import json_bytes, put_verified, read_intake, refuse
 
-    storage = LocalStorage.of_folders({"input": folder, "output": out_dir})
-    storage.ensure_bucket("output")
-    places = Places(Place("input"), Place("output"), Place("output", "quarantine/"),
-                    dossier_id=dossier_id, branch="local")
+    storage, places = in_folders(folder, out_dir, dossier_id=dossier_id, branch="local")
     refuse(storage, places, read_intake(storage, places.intake), reason, consume_intake=False)
     report = Report(dossier_id=dossier_id, procedure=procedure, branch="local",
                     status="rejected", reason=reason, generated_at=datetime.now(VN_TZ))
