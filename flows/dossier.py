@@ -10,7 +10,7 @@ task, one delivery.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -24,6 +24,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.artifacts import final_state, publish_artifacts
 from flows.params import DossierRequest
+from flows.review import settle_by_review, tag_run
 from flows.settings import Settings
 from flows.signing import build_signer, engine_versions
 from flows.tasks import (
@@ -36,10 +37,11 @@ from flows.tasks import (
 )
 from flows.webhook import notify_webhook
 from models.catalog import load_catalog
-from models.schemas import Report, parse_manifest
-from pipeline.assemble import archive_metadata, plan_dossier
+from models.review import ReviewAnswer
+from models.schemas import Catalog, Report, parse_manifest
+from pipeline.assemble import Plan, archive_metadata, plan_dossier
 from pipeline.classify.trained import classifier_version, default_classifier
-from pipeline.delivery import IntakeDossier, Place, Places
+from pipeline.delivery import IntakeDossier, Place, Places, delivered_report, presigned_link
 from pipeline.duplicates import flag_duplicates
 from pipeline.environment import check_environment
 from pipeline.errors import InputError, SohoaError
@@ -49,6 +51,7 @@ from pipeline.ocr.tesseract import OcrConfig
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, stage_fingerprint
 from pipeline.report import build_report
+from pipeline.review import apply_review
 from pipeline.sign.signer import SignMeta, sign_pdf
 from pipeline.storage import LocalStorage, Storage, open_storage
 
@@ -70,31 +73,54 @@ class DossierIO:
     consume_intake: bool  # delete from intake once delivered (never the CLI's own files)
 
 
+@dataclass(frozen=True)
+class Reviewing:
+    """How open questions are settled: ``answer`` given (``sohoa review``), or asked of a
+    supervisor inside the run (``ask``; unanswered after ``wait``, the watcher closes it)."""
+
+    answer: ReviewAnswer | None = None
+    ask: bool = False
+    wait: timedelta | None = None
+
+
 @flow(name="process-dossier", flow_run_name="{request.dossier_id}", task_runner=_DEPLOYED_RUNNER)
 def process_dossier(request: DossierRequest) -> State:
-    """Clean, OCR, classify and check one dossier of the intake bucket; deliver its
-    signed bundle, originals and report to archive, unreadable inputs to quarantine."""
+    """Clean, OCR, classify and check one dossier of the intake bucket; ask a supervisor
+    when something is uncertain; deliver its signed bundle, originals and report to
+    archive, unreadable inputs to quarantine. A dossier no longer in intake but delivered
+    before is re-opened from its archived originals (a new version; the old one is kept)."""
     settings = Settings.from_env()
     storage = open_storage(settings.storage)
     places = Places.in_buckets(settings.storage, request.branch, request.dossier_id)
     intake = read_intake_task(storage, places.intake)
-    io = DossierIO(storage, places, intake, consume_intake=True)
-    return run_dossier(request, io, settings=settings,
-                       ocr_limit=ensure_ocr_limit(settings.workers))
+    consume = True
+    if not intake.page_names(None) and delivered_report(storage, places) is not None:
+        places = replace(places, intake=places.originals)
+        intake, consume = read_intake_task(storage, places.intake), False
+    io = DossierIO(storage, places, intake, consume_intake=consume)
+    wait = timedelta(hours=settings.review_wait_hours)
+    report = run_dossier(request, io, settings=settings,
+                         ocr_limit=ensure_ocr_limit(settings.workers),
+                         review=Reviewing(ask=settings.review_wait_hours > 0, wait=wait))
+    tag_run(add=(f"status:{report.status}",))
+    return final_state(report)
 
 
 @flow(name="process-folder", flow_run_name="{request.dossier_id}")
 def process_folder(request: DossierRequest, folder: str, out_dir: str,
-                   only: str | None = None) -> State:
+                   only: str | None = None, decisions: dict[str, Any] | None = None) -> State:
     """``sohoa process``: the page files of ``folder`` (or the one file ``only``) in,
-    ``out_dir`` out (``bundle.pdf``, ``originals/``, ``quarantine/``, ``report.json``)."""
+    ``out_dir`` out (``bundle.pdf``, ``originals/``, ``quarantine/``, ``report.json``);
+    ``sohoa review``: the same with a supervisor's ``decisions`` (models.review)."""
     settings = Settings.from_env()
     storage, places = in_folders(Path(folder), Path(out_dir), dossier_id=request.dossier_id,
                                  branch=request.branch)
     intake = (IntakeDossier(manifest=None, names=(only,)) if only
               else read_intake_task(storage, places.intake))
-    return run_dossier(request, DossierIO(storage, places, intake, consume_intake=False),
-                       settings=settings, ocr_limit=None)
+    answer = None if decisions is None else ReviewAnswer.model_validate(decisions)
+    return final_state(run_dossier(
+        request, DossierIO(storage, places, intake, consume_intake=False), settings=settings,
+        ocr_limit=None, review=Reviewing(answer=answer)))
 
 
 def in_folders(folder: Path, out_dir: Path, *, dossier_id: str,
@@ -109,7 +135,7 @@ def in_folders(folder: Path, out_dir: Path, *, dossier_id: str,
 
 
 def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
-                ocr_limit: str | None) -> State:
+                ocr_limit: str | None, review: Reviewing) -> Report:
     """The job, whatever the storage: inventory, pages, plan, bundle, report, delivery."""
     catalog = load_catalog()
     procedure = catalog.procedure(request.procedure)
@@ -122,12 +148,14 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
     jobs, failures = inventory_task(io.storage, io.places.intake, names,
                                     present=io.intake.names, work_dir=settings.work_dir)
     pages = run_pages(jobs, config=config, made_by=stage_fingerprint(config), io=io,
-                      work_dir=settings.work_dir, ocr_limit=ocr_limit, label=request.dossier_id)
+                      work_dir=settings.work_dir, ocr_limit=ocr_limit, label=request.dossier_id,
+                      unreadable=len(failures))
     outcomes = flag_duplicates(in_input_order(names, failures + pages),
                                {j.source: j.sha256 for j in jobs})
     classifier = default_classifier(catalog)
-    plan = plan_dossier(outcomes, classifier=classifier, procedure=procedure,
-                        facts=request.facts, review_threshold=REVIEW_THRESHOLD)
+    plan = settle(plan_dossier(outcomes, classifier=classifier, procedure=procedure,
+                               facts=request.facts, review_threshold=REVIEW_THRESHOLD),
+                  review, request=request, catalog=catalog, io=io)
     signed = None
     if plan.bundle_outcomes:
         created = datetime.now(VN_TZ).replace(microsecond=0)
@@ -146,7 +174,28 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
     forget_objects(settings.work_dir, {job.sha256 for job in jobs})
     publish_artifacts(report, bundle_link=link)
     notify_webhook(request, report, secret=settings.webhook_secret)
-    return final_state(report)
+    return report
+
+
+def settle(plan: Plan, review: Reviewing, *, request: DossierRequest, catalog: Catalog,
+           io: DossierIO) -> Plan:
+    """The plan with a supervisor's decisions, given or asked for (flows.review)."""
+    procedure = catalog.procedure(request.procedure)
+    if review.answer is not None:
+        return apply_review(plan, review.answer, doc_types=catalog.doc_type_ids,
+                            procedure=procedure, facts=request.facts,
+                            review_threshold=REVIEW_THRESHOLD,
+                            at=datetime.now(VN_TZ).replace(microsecond=0))
+    if not review.ask:
+        return plan
+
+    def links() -> dict[str, str]:
+        found = {n: presigned_link(io.storage, io.places.intake, n) for n in io.intake.names}
+        return {n: url for n, url in found.items() if url}
+
+    return settle_by_review(plan, catalog=catalog, procedure=procedure, facts=request.facts,
+                            review_threshold=REVIEW_THRESHOLD, dossier_id=request.dossier_id,
+                            links=links, wait=review.wait)
 
 
 def _listed(intake: IntakeDossier) -> tuple[str, ...] | None:
@@ -161,8 +210,10 @@ def _listed(intake: IntakeDossier) -> tuple[str, ...] | None:
 
 
 def run_pages(jobs: list[PageJob], *, config: PageConfig, made_by: str, io: DossierIO,
-              work_dir: Path, ocr_limit: str | None, label: str) -> list[PageOutcome]:
-    """Map the page task over the page references; a progress artifact follows them."""
+              work_dir: Path, ocr_limit: str | None, label: str,
+              unreadable: int = 0) -> list[PageOutcome]:
+    """Map the page task over the page references; a progress artifact counts every input
+    page (``unreadable``: inputs the inventory could not open count as done)."""
     if not jobs:
         return []
     common: dict[str, Any] = {"config": unmapped(config), "made_by": unmapped(made_by),
@@ -171,10 +222,11 @@ def run_pages(jobs: list[PageJob], *, config: PageConfig, made_by: str, io: Doss
     futures = process_page_task.map(jobs, **common)
     progress = cast(UUID, create_progress_artifact(progress=0.0,
                                                    description=f"Pages of {label}"))
-    for done, _ in enumerate(as_completed(list(futures)), start=1):
+    total = len(jobs) + unreadable
+    for done, _ in enumerate(as_completed(list(futures)), start=unreadable + 1):
         if progress is not None:
-            update_progress_artifact(artifact_id=progress, progress=100.0 * done / len(jobs),
-                                     description=f"Pages of {label}: {done}/{len(jobs)}")
+            update_progress_artifact(artifact_id=progress, progress=100.0 * done / total,
+                                     description=f"Pages of {label}: {done}/{total}")
     outcomes = [f.result() for f in futures]
     # A cached result whose page image has left the work area (another state folder, a
     # clean-up) is processed again rather than failing the bundle.
@@ -194,10 +246,11 @@ def in_input_order(names: tuple[str, ...], outcomes: list[PageOutcome]) -> list[
 
 
 def run_folder(request: DossierRequest, *, folder: Path, out_dir: Path,
-               only: str | None = None) -> Report:
+               only: str | None = None, decisions: ReviewAnswer | None = None) -> Report:
     """Run ``process-folder`` in this process (Prefect's ephemeral API; no server)."""
     settings = Settings.from_env()
     runner: Any = ThreadPoolTaskRunner(max_workers=settings.workers)
     state: Any = process_folder.with_options(task_runner=runner)(
-        request=request, folder=str(folder), out_dir=str(out_dir), only=only)
+        request=request, folder=str(folder), out_dir=str(out_dir), only=only,
+        decisions=None if decisions is None else decisions.model_dump(mode="json"))
     return Report.model_validate(state)

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     work_pool: str = "sohoa"
     max_in_flight: int = Field(default=2, ge=1)
+    #: a deployed run with open questions waits this long for a supervisor's answer
+    #: (then the watcher closes it as needs_review); 0: never ask, deliver at once
+    review_wait_hours: float = Field(default=48.0, ge=0)
 
     @field_validator("trust_roots", mode="before")
     @classmethod

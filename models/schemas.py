@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from models.review import ReportDecision
 from pipeline.errors import CatalogError, ManifestError, UnknownProcedure
 
 # Classifier outputs that are not catalog types.
@@ -313,6 +314,10 @@ class Report(BaseModel):
     facts: dict[str, bool] = Field(default_factory=dict)
     generated_at: datetime | None = None
     engine: dict[str, str] = Field(default_factory=dict)
+    #: a supervisor's decisions (models.review), in the order they were applied
+    decisions: tuple[ReportDecision, ...] = ()
+    #: "NAME#PAGE" of pages a supervisor sent back for scanning again (status incomplete)
+    rescan: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _indices(self) -> Report:

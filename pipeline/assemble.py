@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
+from models.review import ReportDecision
 from models.schemas import UNKNOWN, Catalog, Procedure
 from pipeline.checklist import ChecklistResult, decide_status, evaluate_checklist
 from pipeline.classify.group import DocumentGroup, group_documents
@@ -28,6 +29,9 @@ class Plan:
     reason: str | None
     review_documents: tuple[int, ...]
     review_pages: tuple[int, ...]  # indices into outcomes
+    rescan: tuple[int, ...] = ()  # outcomes a supervisor sent back for scanning again
+    decisions: tuple[ReportDecision, ...] = ()  # a supervisor's, applied (pipeline.review)
+    decided: frozenset[int] = frozenset()  # documents whose type a supervisor set
 
     @property
     def bundle_outcomes(self) -> list[PageOutcome]:
@@ -51,22 +55,45 @@ def plan_dossier(
         else:
             bundle_index.append(None)
     bundle_labels, documents = classify_pages(pages, classifier)
-    labels: list[PageLabel | None] = [
-        None if i is None else bundle_labels[i] for i in bundle_index
-    ]
+    labels = tuple(None if i is None else bundle_labels[i] for i in bundle_index)
+    return settle_plan(outcomes, labels=labels, bundle_index=tuple(bundle_index),
+                       documents=documents, procedure=procedure, facts=facts,
+                       review_threshold=review_threshold)
+
+
+def settle_plan(
+    outcomes: Sequence[PageOutcome],
+    *,
+    labels: tuple[PageLabel | None, ...],
+    bundle_index: tuple[int | None, ...],
+    documents: tuple[DocumentGroup, ...],
+    procedure: Procedure,
+    facts: Mapping[str, bool],
+    review_threshold: float,
+    settled_pages: frozenset[int] = frozenset(),
+    rescan: tuple[int, ...] = (),
+) -> Plan:
+    """Checklist, questions and status of a dossier cut into ``documents``.
+
+    ``settled_pages``: unreadable pages a supervisor answered for (no longer questions);
+    ``rescan``: those of them to be scanned again (the dossier is ``incomplete``).
+    """
     checklist = evaluate_checklist(
         procedure, documents, facts, min_confidence=review_threshold
     )
     review_docs = _review_documents(documents, checklist, review_threshold)
-    review_pages = tuple(i for i, o in enumerate(outcomes) if o.error is not None)
+    review_pages = tuple(i for i, o in enumerate(outcomes)
+                         if o.error is not None and i not in settled_pages)
     if review_pages:
         # An unreadable page might hold what looks missing: nothing is provably missing.
         checklist = replace(checklist, doubtful=checklist.missing)
     status, reason = _status(outcomes, checklist, bool(review_docs or review_pages))
+    if rescan and status != "rejected":
+        status = "incomplete"
     return Plan(
-        outcomes=tuple(outcomes), labels=tuple(labels), bundle_index=tuple(bundle_index),
+        outcomes=tuple(outcomes), labels=labels, bundle_index=bundle_index,
         documents=documents, checklist=checklist, status=status, reason=reason,
-        review_documents=review_docs, review_pages=review_pages,
+        review_documents=review_docs, review_pages=review_pages, rescan=rescan,
     )
 
 

@@ -24,6 +24,9 @@ from pipeline.storage.config import StorageConfig
 
 MANIFEST = "manifest.json"
 REASON = "reason.json"
+REPORT = "report.json"
+ORIGINALS = "originals/"
+VERSIONS = "versions/"
 PRESIGN_TTL = timedelta(days=7)
 
 
@@ -51,6 +54,16 @@ class Places:
     quarantine: Place
     dossier_id: str
     branch: str
+
+    @property
+    def originals(self) -> Place:
+        """The untouched originals of the version in archive."""
+        return Place(self.archive.bucket, self.archive.prefix + ORIGINALS)
+
+    @property
+    def versions(self) -> Place:
+        """Earlier versions of the dossier, one folder each (``versions/{stamp}/``)."""
+        return Place(self.archive.bucket, self.archive.prefix + VERSIONS)
 
     @classmethod
     def in_buckets(cls, config: StorageConfig, branch: str, dossier_id: str) -> Places:
@@ -153,25 +166,76 @@ def clear_intake(storage: Storage, place: Place, names: Iterable[str]) -> None:
 # --- the delivery ------------------------------------------------------------------------
 def deliver(storage: Storage, places: Places, intake: IntakeDossier, *, bundle: bytes | None,
             report: Report, consume_intake: bool) -> str | None:
-    """Store the results and originals, verified; a link to the bundle if there is one."""
+    """Store the results and originals, verified; a link to the bundle if there is one.
+
+    A version delivered before is kept first (:func:`keep_previous_version`), never
+    overwritten."""
+    report_bytes = json_bytes(report.model_dump(mode="json"))
+    keep_previous_version(storage, places, report_bytes)
     if bundle is not None:
         put_verified(storage, places.archive, "bundle.pdf", bundle, "application/pdf")
-    for name in intake.names:
-        src = (places.intake.bucket, places.intake.key(name))
-        dst = (places.archive.bucket, places.archive.key("originals/" + name))
-        if storage.head(*src) is None and storage.head(*dst) is not None:
-            continue  # a retry after intake was partly cleared: archived and verified before
-        copy_verified(storage, src, dst)
+    elif storage.head(places.archive.bucket, places.archive.key("bundle.pdf")) is not None:
+        storage.delete(places.archive.bucket, places.archive.key("bundle.pdf"))  # kept above
+    if places.intake != places.originals:  # not re-opened from the archive's own originals
+        for name in intake.names:
+            src = (places.intake.bucket, places.intake.key(name))
+            dst = (places.archive.bucket, places.originals.key(name))
+            if storage.head(*src) is None and storage.head(*dst) is not None:
+                continue  # a retry after intake was partly cleared: archived and verified before
+            copy_verified(storage, src, dst)
+        for name in set(list_names(storage, places.originals)) - set(intake.names):
+            storage.delete(places.archive.bucket, places.originals.key(name))  # kept above
     bad = bad_inputs(report)
     if bad:
         quarantine(storage, places, [f.source for f in bad if f.source in intake.names],
                    QuarantineReason(dossier_id=places.dossier_id, branch=places.branch,
                                     files=bad))
-    put_verified(storage, places.archive, "report.json",
-                 json_bytes(report.model_dump(mode="json")), "application/json")
+    put_verified(storage, places.archive, REPORT, report_bytes, "application/json")
     if consume_intake:
         clear_intake(storage, places.intake, intake.names)
     return None if bundle is None else presigned_link(storage, places.archive, "bundle.pdf")
+
+
+def list_names(storage: Storage, place: Place) -> list[str]:
+    """Names of the objects under ``place`` (sub-folders included, relative)."""
+    return [o.key[len(place.prefix):] for o in storage.list(place.bucket, place.prefix)]
+
+
+def delivered_report(storage: Storage, places: Places) -> Report | None:
+    """The report of the version in archive, if the dossier was delivered before."""
+    try:
+        return Report.model_validate_json(storage.get(places.archive.bucket,
+                                                      places.archive.key(REPORT)))
+    except ObjectNotFound:
+        return None
+
+
+def keep_previous_version(storage: Storage, places: Places, new: bytes) -> str | None:
+    """Copy the version in archive (report, bundle, originals) to ``versions/{stamp}/``,
+    verified, before a new one replaces it; its folder name, or None if there is none.
+
+    The stamp is the old report's own time and digest, so a retried delivery finds the
+    copy it made before and adds nothing; the report is copied last (it completes the
+    copy). ``new``: the report about to be stored."""
+    try:
+        old = storage.get(places.archive.bucket, places.archive.key(REPORT))
+    except ObjectNotFound:
+        return None
+    if old == new:
+        return None  # a retry after this very report was stored: nothing to keep
+    generated = Report.model_validate_json(old).generated_at
+    when = generated.strftime("%Y%m%dT%H%M%S") if generated else "undated"
+    folder = Place(places.archive.bucket,
+                   f"{places.versions.prefix}{when}-{sha256_bytes(old)[:8]}/")
+    names = ["bundle.pdf", *(ORIGINALS + n for n in list_names(storage, places.originals))]
+    for name in names:
+        src = (places.archive.bucket, places.archive.key(name))
+        dst = (folder.bucket, folder.key(name))
+        if storage.head(*dst) is None and storage.head(*src) is not None:
+            copy_verified(storage, src, dst)
+    if storage.head(folder.bucket, folder.key(REPORT)) is None:
+        put_verified(storage, folder, REPORT, old, "application/json")
+    return folder.prefix
 
 
 def bad_inputs(report: Report) -> tuple[QuarantineFile, ...]:

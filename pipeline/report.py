@@ -67,6 +67,9 @@ def build_report(
         "bundle": bundle_info,
         "generated_at": generated_at.isoformat(),
         "engine": dict(engine),
+        "decisions": [d.model_dump(mode="json") for d in plan.decisions],
+        "rescan": [f"{plan.outcomes[i].ref.source}#{plan.outcomes[i].ref.source_page}"
+                   for i in plan.rescan],
     })
 
 

@@ -185,8 +185,8 @@ def test_bucket_flow_delivers_and_retries_storage_faults(
 ) -> None:
     from prefect import flow
 
-    from flows.artifacts import FINAL_STATE_NAMES
-    from flows.dossier import DossierIO, run_dossier
+    from flows.artifacts import FINAL_STATE_NAMES, final_state
+    from flows.dossier import DossierIO, Reviewing, run_dossier
     from flows.tasks import read_intake_task
 
     config, storage = local
@@ -198,7 +198,8 @@ def test_bucket_flow_delivers_and_retries_storage_faults(
         places = Places.in_buckets(config, request.branch, request.dossier_id)
         io = DossierIO(storage, places, read_intake_task(storage, places.intake),
                        consume_intake=True)
-        return run_dossier(request, io, settings=settings, ocr_limit=None)
+        return final_state(run_dossier(request, io, settings=settings, ocr_limit=None,
+                                       review=Reviewing()))
 
     folder = one_page_dossier(tmp_path / "d", "HK-3", bad=True)
     prefix = upload_dossier(storage, config.intake, folder)

@@ -17,13 +17,14 @@ from importlib import import_module
 
 from pydantic import ValidationError
 
-from flows.cli import evaluate, process, serve, train, verify
+from flows.cli import evaluate, process, review, serve, train, verify
 from flows.settings import Settings
 from pipeline.errors import ExitCode, SohoaError
 
 #: subcommand -> module that runs it
 COMMANDS: dict[str, str] = {
-    "process": "flows.cli.process", "verify": "flows.cli.verify", "train": "flows.cli.train",
+    "process": "flows.cli.process", "review": "flows.cli.review",
+    "verify": "flows.cli.verify", "train": "flows.cli.train",
     "evaluate": "flows.cli.evaluate", **{name: "flows.cli.serve" for name in serve.COMMANDS},
 }
 
@@ -31,7 +32,7 @@ COMMANDS: dict[str, str] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sohoa", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (process, verify, serve, train, evaluate):
+    for module in (process, review, verify, serve, train, evaluate):
         module.add(sub)
     return parser
 
