@@ -12,7 +12,8 @@ its document) asks again under the next key, the reason on top of the form.
 Runs waiting are tagged ``awaiting-review``; a finished run is tagged with its
 dossier status (``status:needs_review`` ...), both filterable in the UI's run list.
 The watcher answers for supervisors who do not answer in time
-(:func:`expire_reviews`): the run then delivers as ``needs_review``.
+(:func:`expire_reviews`): the run then delivers as if it had not asked
+(``needs_review``, or ``incomplete`` when something is provably missing).
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def questions(plan: Plan, catalog: Catalog, *, dossier_id: str, links: dict[str,
               "`from_page`; merge: tick `merge_with_previous`); choose rescan or leave out "
               "for each unreadable page; give your name."]
     if wait is not None:
-        lines.append(f"Unanswered after {wait}, the dossier is delivered as needs_review.")
+        lines.append(f"Unanswered after {wait.total_seconds() / 3600:g} h, the dossier is "
+                     "delivered as needs_review.")
     return "\n".join(lines)
 
 
@@ -157,7 +159,8 @@ def tag_run(*, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
 def expire_reviews(wait: timedelta, *, deployment_id: Any | None = None,
                    now: datetime | None = None) -> list[str]:
     """Answer, as :data:`EXPIRED_REVIEWER`, every run suspended for review longer than
-    ``wait``: it then delivers as ``needs_review``. Returns the runs it resumed."""
+    ``wait``: it then delivers as if it had not asked (the questions stay in the report,
+    the status is what the pages say). Returns the runs it resumed."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
@@ -180,7 +183,7 @@ def expire_reviews(wait: timedelta, *, deployment_id: Any | None = None,
         note = f"no answer within {wait}"
         resume_flow_run(run.id, run_input=ReviewAnswer(reviewer=EXPIRED_REVIEWER,
                                                        note=note).model_dump(mode="json"))
-        log.warning("flow run %s (%s): review not answered within %s, delivered as "
-                    "needs_review", run.id, run.name, wait)
+        log.warning("flow run %s (%s): review not answered within %s; delivered without "
+                    "it (the questions stay in the report)", run.id, run.name, wait)
         resumed.append(str(run.id))
     return resumed

@@ -240,6 +240,7 @@ def run_stack(args: argparse.Namespace, settings: Settings) -> int:
         start_prefect_server(stack, env, args.port, logs)
         subprocess.run([str(BIN / "sohoa"), "serve", "--max-in-flight",
                         str(args.max_in_flight)], env=env, check=True, timeout=300)
+        subprocess.run([str(BIN / "sohoa"), "recover"], env=env, check=True, timeout=120)
         start_worker(stack, env, "sohoa", logs)
         stack.start("watcher", [str(BIN / "sohoa"), "watch", "--interval", "2"], env, logs)
         write_env_file(folder / "env.sh", env)

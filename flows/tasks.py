@@ -149,11 +149,16 @@ def ensure_ocr_limit(slots: int) -> str:
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectAlreadyExists
 
-    name = f"sohoa-ocr-{socket.gethostname()}"[:100]
+    name = ocr_limit_name()
     # another run on this machine may create it first: that is fine
     with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
         client.upsert_global_concurrency_limit_by_name(name, slots)
     return name
+
+
+def ocr_limit_name() -> str:
+    """This machine's OCR concurrency limit."""
+    return f"sohoa-ocr-{socket.gethostname()}"[:100]
 
 
 @contextmanager

@@ -3,10 +3,14 @@
 A dossier is sealed when ``{branch}/{dossier_id}/manifest.json`` exists
 (docs/contracts.md §2). For each one the watcher asks the Prefect server for a run
 of the ``process-dossier`` deployment with an *idempotency key* made of the
-branch, the dossier id and the manifest's sha256 (the dossier version). The
-server keeps that key with the run, durably: a restarted watcher, a second
-watcher, or the same manifest uploaded again get the existing run back instead
-of a new one. A new manifest (other content) is a new version and gets a run.
+branch, the dossier id, the manifest's bytes and its pages' sha256 (the dossier
+version). The server keeps that key with the run, durably: a restarted watcher
+or a second watcher get the existing run back instead of a new one. A new
+manifest or a changed page is a new version and gets a run. The same dossier
+handed in again after delivery is not processed twice: it is reported (a
+warning, and quarantine ``resubmitted-{time}/`` with ``reason.json``) and taken
+out of intake. A run that crashed (a worker or the stack killed) is run again;
+reviews left unanswered too long are closed (flows.review.expire_reviews).
 
 Polling works on every S3 server; it lists the intake bucket every few seconds
 (a cheap LIST; the manifest is only read for dossiers this process has not
@@ -20,8 +24,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow
@@ -30,9 +35,18 @@ from flows.params import DossierRequest
 from flows.settings import Settings
 from models.catalog import load_catalog
 from models.schemas import Manifest, parse_manifest
-from pipeline.delivery import MANIFEST, Places, read_intake, refuse
+from pipeline.delivery import (
+    MANIFEST,
+    IntakeDossier,
+    Place,
+    Places,
+    delivered_report,
+    read_intake,
+    refuse,
+)
 from pipeline.errors import InputError, ObjectNotFound, SohoaError
 from pipeline.storage import Storage, StorageConfig, open_storage
+from pipeline.storage.base import object_sha256
 
 PROCESS_DEPLOYMENT = "process-dossier/process-dossier"
 log = logging.getLogger("sohoa.watcher")
@@ -48,10 +62,48 @@ class Submitted:
     flow_run_id: str
 
 
-def idempotency_key(branch: str, dossier_id: str, manifest: bytes) -> str:
-    """The dossier version: same branch, id and manifest bytes -> same key -> same run."""
-    digest = hashlib.sha256(manifest).hexdigest()[:32]
-    return f"sohoa:{branch}/{dossier_id}:{digest}"
+def idempotency_key(branch: str, dossier_id: str, manifest: bytes,
+                    pages: Mapping[str, str] | None = None) -> str:
+    """The dossier version: same branch, id, manifest bytes and page contents (name ->
+    sha256) -> same key -> same run; a page changed under the same manifest is a new one."""
+    h = hashlib.sha256(manifest)
+    for name, digest in sorted((pages or {}).items()):
+        h.update(f"\n{name}\t{digest}".encode())
+    return f"sohoa:{branch}/{dossier_id}:{h.hexdigest()[:32]}"
+
+
+def contents(storage: Storage, place: Place, names: Iterable[str]) -> dict[str, str]:
+    """name -> sha256 of the objects ``names`` under ``place`` (the manifest excluded)."""
+    return {n: object_sha256(storage, place.bucket, place.key(n)) for n in names
+            if n != MANIFEST}
+
+
+class PrefectRuns:
+    """What the watcher asks the Prefect server about runs it started."""
+
+    def state(self, run_id: str) -> tuple[str, int] | None:
+        """(state type, times run) of a run, or None if the server does not know it."""
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound as RunNotFound
+
+        with get_client(sync_client=True) as client:
+            try:
+                run = client.read_flow_run(run_id)  # type: ignore[arg-type]
+            except RunNotFound:
+                return None
+        return (run.state.type.value if run.state else "SCHEDULED"), run.run_count
+
+    def rerun(self, run_id: str) -> None:
+        """Schedule a crashed run again (it resumes from its persisted page results)."""
+        from prefect.client.orchestration import get_client
+        from prefect.states import Scheduled
+
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(run_id, Scheduled(), force=True)  # type: ignore[arg-type]
+
+
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+MAX_RERUNS = 3
 
 
 def sealed_prefixes(storage: Storage, bucket: str) -> Iterator[tuple[str, str]]:
@@ -100,33 +152,42 @@ class Watcher:
 
     def __init__(self, config: StorageConfig, storage: Storage, *,
                  deployment: str = PROCESS_DEPLOYMENT,
-                 starter: Callable[[DossierRequest, str, str], str] = start_run) -> None:
+                 starter: Callable[[DossierRequest, str, str], str] = start_run,
+                 runs: Any = None, review_wait: timedelta | None = None) -> None:
         self.config = config
         self.storage = storage
         self.deployment = deployment
         self._start = starter
+        self.runs = runs or PrefectRuns()
+        self.review_wait = review_wait  # close reviews unanswered this long (flows.review)
         self._submitted: dict[str, str] = {}  # key -> flow run id (this process only)
+        self._told: set[str] = set()  # runs whose end was already reported (this process)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Watcher:
         config = settings.storage
-        return cls(config, open_storage(config), **kwargs)
+        wait = (timedelta(hours=settings.review_wait_hours)
+                if settings.review_wait_hours > 0 else None)
+        return cls(config, open_storage(config), review_wait=wait, **kwargs)
 
     def scan_once(self) -> list[Submitted]:
-        """Submit every sealed dossier not yet submitted by this process."""
+        """Submit every sealed dossier not yet submitted; look after those that were."""
         done: list[Submitted] = []
         sealed = list(sealed_prefixes(self.storage, self.config.intake))
         live = {f"sohoa:{b}/{d}:" for b, d in sealed}
         self._submitted = {k: v for k, v in self._submitted.items()  # forget delivered ones
                            if k[:k.rindex(":") + 1] in live}
         for branch, dossier_id in sealed:
-            prefix = f"{branch}/{dossier_id}/"
+            places = Places.in_buckets(self.config, branch, dossier_id)
             try:
-                data = self.storage.get(self.config.intake, prefix + MANIFEST)
+                data = self.storage.get(self.config.intake, places.intake.key(MANIFEST))
+                intake = read_intake(self.storage, places.intake)
+                key = idempotency_key(branch, dossier_id, data,
+                                      contents(self.storage, places.intake, intake.names))
             except ObjectNotFound:  # delivered (and removed) meanwhile
                 continue
-            key = idempotency_key(branch, dossier_id, data)
             if key in self._submitted:
+                self.look_after(places, intake, self._submitted[key])
                 continue
             try:
                 request = request_for(check_manifest(data, branch, dossier_id))
@@ -137,7 +198,54 @@ class Watcher:
             self._submitted[key] = run_id
             log.info("dossier %s/%s -> flow run %s", branch, dossier_id, run_id)
             done.append(Submitted(branch, dossier_id, key, run_id))
+            self.look_after(places, intake, run_id)  # the key may name a finished run
+        if self.review_wait is not None:
+            from flows.review import expire_reviews
+
+            expire_reviews(self.review_wait)
         return done
+
+    def look_after(self, places: Places, intake: IntakeDossier, run_id: str) -> None:
+        """A dossier still in intake whose run has ended: a crashed run is run again; the
+        same pages handed in again after delivery are reported (a warning and a reason
+        object in quarantine) and taken out of intake; a failed run is said once."""
+        state = self.runs.state(run_id)
+        if state is None or state[0] not in FINAL:
+            return  # scheduled, running, or suspended for review
+        kind, times = state
+        name = f"{places.branch}/{places.dossier_id}"
+        if kind == "CRASHED" and times < MAX_RERUNS:
+            self.runs.rerun(run_id)
+            log.warning("dossier %s: flow run %s crashed; run again", name, run_id)
+        elif kind == "COMPLETED" and self.same_as_archived(places, intake):
+            self.report_resubmission(places, intake, run_id)
+        elif run_id not in self._told:
+            self._told.add(run_id)
+            log.warning("dossier %s: flow run %s ended %s and its pages are still in intake;"
+                        " see the run in the UI (retry it there)", name, run_id, kind)
+
+    def same_as_archived(self, places: Places, intake: IntakeDossier) -> bool:
+        if delivered_report(self.storage, places) is None:
+            return False
+        archived = read_intake(self.storage, places.originals)
+        return (set(archived.names) == set(intake.names)
+                and contents(self.storage, places.originals, archived.names)
+                == contents(self.storage, places.intake, intake.names)
+                and archived.manifest == intake.manifest)
+
+    def report_resubmission(self, places: Places, intake: IntakeDossier, run_id: str) -> None:
+        """The same dossier handed in again: not processed twice; kept in quarantine under
+        ``resubmitted-{time}/`` with the reason, and taken out of intake."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        why = (f"handed in again with the same manifest and pages as the version already in "
+               f"{places.archive.bucket}/{places.archive.prefix} (flow run {run_id}); not "
+               "processed again: change a page or the manifest, or re-run the deployment")
+        target = replace(places, quarantine=Place(places.quarantine.bucket,
+                                                  f"{places.quarantine.prefix}resubmitted-{stamp}/"))
+        refuse(self.storage, target, intake, why, consume_intake=True)
+        log.warning("dossier %s/%s handed in again unchanged: reported in %s/%s",
+                    places.branch, places.dossier_id, target.quarantine.bucket,
+                    target.quarantine.prefix)
 
     def quarantine_dossier(self, branch: str, dossier_id: str, reason: str) -> None:
         """Move a dossier whose manifest cannot be used to quarantine, with the reason."""

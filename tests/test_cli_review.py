@@ -24,14 +24,14 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     return state
 
 
-def torn_dossier(folder: Path) -> Path:
+def torn_dossier(folder: Path, dossier_id: str = "REV-1") -> Path:
     """A form and a birth certificate whose title was torn off: one uncertain document."""
     files = [SynthFile(f"{seed:03d}.png", ((PageSpec(doc_type=t, title=title, seed=seed,
                                                      body_paragraphs=1, fields=3),
                                             DegradeSpec(seed=seed)),))
              for t, title, seed in (("birth_reg_form", "TỜ KHAI ĐĂNG KÝ KHAI SINH", 1),
                                     ("birth_certificate_medical", "GIẤY CHỨNG SINH", 2))]
-    write_dossier(folder, files, manifest={"dossier_id": "REV-1", "branch": "cau-giay",
+    write_dossier(folder, files, manifest={"dossier_id": dossier_id, "branch": "cau-giay",
                                            "procedure": "birth_registration"})
     with Image.open(folder / "002.png") as im:
         page = im.convert("RGB")

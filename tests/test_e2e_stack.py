@@ -79,7 +79,9 @@ def system(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Ite
            **storage_env(s3_server.endpoint, s3_server.access_key, s3_server.secret_key),
            "SOHOA_STATE_DIR": str(base / "state"), "SOHOA_BUCKET_INTAKE": "e2e-intake",
            "SOHOA_BUCKET_ARCHIVE": "e2e-archive", "SOHOA_BUCKET_QUARANTINE": "e2e-quarantine",
-           "PREFECT_LOGGING_LEVEL": "INFO", "PREFECT_UI_ENABLED": "false"}
+           "PREFECT_LOGGING_LEVEL": "INFO", "PREFECT_UI_ENABLED": "false",
+           # these dossiers deliver at once; review inside the run: tests/test_e2e_review.py
+           "SOHOA_REVIEW_WAIT_HOURS": "0"}
     env.pop("PREFECT_LOCAL_STORAGE_PATH", None)
     config = Settings.from_env(env).storage
     storage = config.open()

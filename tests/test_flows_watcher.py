@@ -35,6 +35,26 @@ class Starter:
         return f"run-{len(self.calls)}"
 
 
+class Runs:
+    """The server's view of the runs, as a dict (state type, times run)."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, tuple[str, int]] = {}
+        self.reruns: list[str] = []
+
+    def state(self, run_id: str) -> tuple[str, int] | None:
+        return self.states.get(run_id, ("SCHEDULED", 0))
+
+    def rerun(self, run_id: str) -> None:
+        self.reruns.append(run_id)
+        self.states[run_id] = ("SCHEDULED", self.states[run_id][1])
+
+
+def watcher_of(config: StorageConfig, store: LocalStorage, starter: Starter,
+               runs: Runs | None = None) -> Watcher:
+    return Watcher(config, store, starter=starter, runs=runs or Runs())
+
+
 @pytest.fixture()
 def storage(tmp_path: Path) -> tuple[StorageConfig, LocalStorage]:
     config = Settings.from_env({"SOHOA_STORAGE_ROOT": str(tmp_path)}).storage
@@ -60,17 +80,74 @@ def test_only_sealed_dossiers_are_seen(storage: tuple[StorageConfig, LocalStorag
 
 
 def test_idempotency_key_is_the_dossier_version() -> None:
-    a = idempotency_key("hk", "D-1", b'{"x": 1}')
-    assert a == idempotency_key("hk", "D-1", b'{"x": 1}')  # same manifest again: same run
-    assert a != idempotency_key("hk", "D-1", b'{"x": 2}')  # new version: new run
-    assert a != idempotency_key("hk", "D-2", b'{"x": 1}')
+    a = idempotency_key("hk", "D-1", b'{"x": 1}', {"001.png": "aa"})
+    assert a == idempotency_key("hk", "D-1", b'{"x": 1}', {"001.png": "aa"})  # same: same run
+    assert a != idempotency_key("hk", "D-1", b'{"x": 2}', {"001.png": "aa"})  # new manifest
+    assert a != idempotency_key("hk", "D-1", b'{"x": 1}', {"001.png": "bb"})  # a page changed
+    assert a != idempotency_key("hk", "D-2", b'{"x": 1}', {"001.png": "aa"})
+
+
+def deliver_as_the_run_would(config: StorageConfig, store: LocalStorage) -> None:
+    """What a completed run leaves: archive with report and originals, intake empty."""
+    for o in list(store.list(config.intake, "hoan-kiem/HK-1/")):
+        name = o.key.rsplit("/", 1)[1]
+        store.put(config.archive, f"hoan-kiem/HK-1/originals/{name}",
+                  store.get(config.intake, o.key))
+        store.delete(config.intake, o.key)
+    report = {"dossier_id": "HK-1", "procedure": "birth_registration", "branch": "hoan-kiem",
+              "status": "incomplete"}
+    store.put(config.archive, "hoan-kiem/HK-1/report.json", json.dumps(report).encode())
+
+
+def test_the_same_dossier_handed_in_again_is_reported_not_lost(
+    storage: tuple[StorageConfig, LocalStorage]
+) -> None:
+    config, store = storage
+    put_dossier(store, config.intake, MANIFEST)
+    starter, runs = Starter(), Runs()
+    watcher = watcher_of(config, store, starter, runs)
+    [first] = watcher.scan_once()
+    runs.states[first.flow_run_id] = ("COMPLETED", 1)
+    deliver_as_the_run_would(config, store)
+    watcher.scan_once()
+    put_dossier(store, config.intake, MANIFEST)  # uploaded again, unchanged
+    Watcher(config, store, starter=lambda r, k, d: first.flow_run_id, runs=runs).scan_once()
+    assert list(store.list(config.intake)) == []
+    keys = sorted(o.key for o in store.list(config.quarantine))
+    assert len(keys) == 3 and all(k.startswith("hoan-kiem/HK-1/resubmitted-") for k in keys)
+    reason = json.loads(store.get(config.quarantine, keys[-1]))
+    assert "handed in again" in reason["reason"] and first.flow_run_id in reason["reason"]
+
+    store.put(config.intake, "hoan-kiem/HK-1/001.png", b"\x89PNG page, rescanned")
+    store.put(config.intake, "hoan-kiem/HK-1/manifest.json", json.dumps(MANIFEST).encode())
+    [again] = watcher.scan_once()  # a page changed: a new version, a new run
+    assert again.idempotency_key != first.idempotency_key
+
+
+def test_a_crashed_run_is_run_again_then_reported(
+    storage: tuple[StorageConfig, LocalStorage], caplog: pytest.LogCaptureFixture
+) -> None:
+    config, store = storage
+    put_dossier(store, config.intake, MANIFEST)
+    runs = Runs()
+    watcher = watcher_of(config, store, Starter(), runs)
+    [run] = watcher.scan_once()
+    runs.states[run.flow_run_id] = ("CRASHED", 1)
+    watcher.scan_once()
+    assert runs.reruns == [run.flow_run_id]
+    runs.states[run.flow_run_id] = ("CRASHED", 3)  # crashed every time
+    watcher.scan_once()
+    watcher.scan_once()
+    assert runs.reruns == [run.flow_run_id]
+    told = [r for r in caplog.records if "still in intake" in r.getMessage()]
+    assert len(told) == 1 and "CRASHED" in told[0].getMessage()
 
 
 def test_scan_starts_one_run_per_version(storage: tuple[StorageConfig, LocalStorage]) -> None:
     config, store = storage
     put_dossier(store, config.intake, MANIFEST)
     starter = Starter()
-    watcher = Watcher(config, store, starter=starter)
+    watcher = watcher_of(config, store, starter)
     [submitted] = watcher.scan_once()
     assert watcher.scan_once() == []  # already submitted by this process
     request, key = starter.calls[0]
@@ -89,7 +166,7 @@ def test_api_outage_is_retried_on_the_next_poll(
     config, store = storage
     put_dossier(store, config.intake, MANIFEST)
     starter = Starter(fail=1)
-    watcher = Watcher(config, store, starter=starter)
+    watcher = watcher_of(config, store, starter)
     watcher.run_forever(0.0, polls=2)
     assert len(starter.calls) == 1
 
@@ -106,7 +183,7 @@ def test_unusable_manifest_sends_the_dossier_to_quarantine(
     config, store = storage
     put_dossier(store, config.intake, manifest)
     starter = Starter()
-    assert Watcher(config, store, starter=starter).scan_once() == []
+    assert watcher_of(config, store, starter).scan_once() == []
     assert starter.calls == []
     assert list(store.list(config.intake)) == []
     keys = {o.key for o in store.list(config.quarantine)}

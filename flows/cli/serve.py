@@ -18,7 +18,7 @@ from pipeline.errors import InputError
 if TYPE_CHECKING:
     from flows.settings import Settings
 
-COMMANDS = ("serve", "watch", "stack", "upload", "fetch")
+COMMANDS = ("serve", "watch", "stack", "upload", "fetch", "recover")
 
 
 def add(sub: Any) -> None:
@@ -39,6 +39,8 @@ def add(sub: Any) -> None:
     k.add_argument("--port", type=int, default=4200, help="Prefect server/UI port")
     k.add_argument("--s3-port", type=int, default=8333, help="S3 port")
     k.add_argument("--max-in-flight", type=int, default=2)
+    sub.add_parser("recover", help="free this machine's OCR slots and run again the runs "
+                                   "left running (only while none of its workers runs)")
     u = sub.add_parser("upload", help="act as a scanner station: put a dossier folder's "
                                       "pages, then its manifest, into intake")
     u.add_argument("folder", type=Path, help="a folder with page files and manifest.json")
@@ -70,6 +72,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return serve(settings, args.pool or settings.work_pool,
                      args.max_in_flight or settings.max_in_flight, args.watch_every)
+    if args.command == "recover":
+        from flows.recovery import recover
+        from flows.tasks import ocr_limit_name
+
+        done = recover(ocr_limit_name())
+        print(f"recover     {done.slots_freed} OCR slot(s) freed, "
+              f"{len(done.runs_rescheduled)} run(s) left running scheduled again")
+        return 0
     return watch(settings, args.interval, once=args.once)
 
 
