@@ -42,7 +42,7 @@ def summary(report: Report) -> str:
             lines.append(f"- page {page.source}#{page.source_page}: {item.note}")
     if report.decisions:
         lines += ["", "## Decisions"]
-        lines += [f"- {d.at:%Y-%m-%d %H:%M} {d.reviewer}: {d.action} {d.target}"
+        lines += [f"- {d.at:%Y-%m-%d %H:%M %z} {d.reviewer}: {d.action} {d.target}"
                   f"{f' {d.from_} → {d.to}' if d.to else ''}" for d in report.decisions]
     flagged = [p for p in report.pages if p.quality or p.error]
     if flagged:

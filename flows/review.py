@@ -100,7 +100,7 @@ def questions(plan: Plan, catalog: Catalog, *, dossier_id: str, links: dict[str,
               "for each unreadable page; give your name."]
     if wait is not None:
         lines.append(f"Unanswered after {wait.total_seconds() / 3600:g} h, the dossier is "
-                     "delivered as needs_review.")
+                     "delivered without review (these questions stay in its report).")
     return "\n".join(lines)
 
 
@@ -125,6 +125,7 @@ def settle_by_review(plan: Plan, *, catalog: Catalog, procedure: Procedure,
         with_data: Any = form.with_initial_data(description=text,  # type: ignore[attr-defined]
                                                 **initial_answer(plan))
         tag_run(add=(AWAITING,))
+        publish_questions(dossier_id, text)
         got: Any = suspend_flow_run(wait_for_input=with_data, key=f"review-{ask}")
         answer = ReviewAnswer.model_validate(got.model_dump())
         try:
@@ -139,6 +140,16 @@ def settle_by_review(plan: Plan, *, catalog: Catalog, procedure: Procedure,
         tag_run(remove=(AWAITING,))
         return done
     raise ReviewError(f"no answer fitted the dossier in {MAX_ASKS} tries: {error}")
+
+
+def publish_questions(dossier_id: str, text: str) -> None:
+    """The questions as an artifact too: the run's Artifacts tab shows them in any UI theme
+    (the resume dialog of Prefect's dark theme draws them dark on dark)."""
+    from prefect.artifacts import create_markdown_artifact
+
+    key = "".join(c if c.isalnum() else "-" for c in dossier_id.lower())[:60]
+    create_markdown_artifact(key=f"review-{key}", markdown=text,
+                             description=f"Review needed — {dossier_id}")
 
 
 def tag_run(*, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:

@@ -217,6 +217,8 @@ def check_ports(*ports: int) -> None:
     """Every port free on 127.0.0.1, or one line naming the taken one."""
     for port in ports:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # as the servers bind: connections of a stopped stack in TIME_WAIT do not count
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:

@@ -5,10 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd tesseract-ocr-eng
-  poppler-utils ghostscript fonts-dejavu-core fonts-noto-core fonts-liberation2)
+  poppler-utils ghostscript fonts-dejavu-core fonts-noto-core fonts-liberation2
+  chromium)  # chromium: the test that drives the Prefect UI in a real browser
 
 need_apt=0
-for cmd in tesseract pdftoppm pdftotext pdffonts gs; do
+for cmd in tesseract pdftoppm pdftotext pdffonts gs chromium; do
   command -v "$cmd" >/dev/null 2>&1 || need_apt=1
 done
 if [ "$need_apt" = 0 ]; then

@@ -1,4 +1,5 @@
-"""Review inside the deployed run: real SeaweedFS, a real Prefect server, a real worker.
+"""Review inside the deployed run: real SeaweedFS, a real Prefect server, a real worker,
+and the Prefect UI in a real browser (Debian's chromium driven by playwright).
 
 An uncertain dossier (a birth certificate whose title was torn off) suspends and asks
 for decisions; a REST resume answers; an invalid answer is refused and the run stays
@@ -91,7 +92,7 @@ def system(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Ite
            **storage_env(s3_server.endpoint, s3_server.access_key, s3_server.secret_key),
            "SOHOA_STATE_DIR": str(base / "state"), "SOHOA_BUCKET_INTAKE": "rv-intake",
            "SOHOA_BUCKET_ARCHIVE": "rv-archive", "SOHOA_BUCKET_QUARANTINE": "rv-quarantine",
-           "PREFECT_LOGGING_LEVEL": "INFO", "PREFECT_UI_ENABLED": "false",
+           "PREFECT_LOGGING_LEVEL": "INFO",
            "PREFECT_LOCAL_STORAGE_PATH": str(base / "results")}
     config = Settings.from_env(env).storage
     storage = config.open()
@@ -99,7 +100,7 @@ def system(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Ite
         storage.ensure_bucket(bucket)
     stack = Stack()
     try:
-        start_prefect_server(stack, env, port, base / "logs", ui=False)
+        start_prefect_server(stack, env, port, base / "logs", ui=True)  # the browser test
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         from flows.deployments import apply_deployments
@@ -228,15 +229,63 @@ def test_a_deployed_run_cannot_be_given_a_worker_path(system: Reviewed, tmp_path
     target.mkdir()
     request = {"dossier_id": "RV-PATH-1", "procedure": "birth_registration",
                "branch": "cau-giay"}
-    refused = False
     with system.settings():
-        try:
-            run: Any = run_deployment(
-                "process-dossier/process-dossier", timeout=60,
-                parameters={"request": request, "source": "/etc/hostname",
-                            "target": str(target)})
-            refused = run.state is not None and not run.state.is_completed()
-        except Exception as exc:  # noqa: BLE001 - the server refuses the parameters
-            refused = "source" in str(exc) or "Validation" in str(exc)
-    assert refused
+        run: Any = run_deployment(
+            "process-dossier/process-dossier", timeout=120,
+            parameters={"request": request, "source": "/etc/hostname", "target": str(target)})
+    # the flow takes no such parameter: the run cannot start, nothing is read or written
+    assert run.state is not None and run.state.type.value in ("CRASHED", "FAILED")
     assert list(target.iterdir()) == []
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def test_a_supervisor_answers_in_the_prefect_ui(system: Reviewed, tmp_path: Path) -> None:
+    """Open the suspended run, read the questions, split the document in the form, submit.
+
+    ``SOHOA_SCREENSHOTS=DIR`` keeps the two screenshots (docs/review-*.png come from it)."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "chromium is missing: run scripts/setup.sh"
+    shots = Path(os.environ.get("SOHOA_SCREENSHOTS") or tmp_path)
+    run_id = start(system, torn_dossier(tmp_path / "d", "RV-UI-1"))
+    wait_state(system, run_id, "Suspended")
+    ui = system.api_url.removesuffix("/api")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1900})
+        # Settings > Theme: light (the dark theme draws the dialog's questions dark on dark)
+        page.add_init_script("localStorage.setItem('color-scheme', JSON.stringify('light'))")
+        page.goto(f"{ui}/runs/flow-run/{run_id}", wait_until="networkidle")
+        page.get_by_role("button", name="Resume").click()
+        form = page.locator(".p-modal__card")
+        form.wait_for()
+        assert "Document 0" in form.inner_text() and "candidates:" in form.inner_text()
+        form.locator("textarea").first.fill("Lê Văn C")
+        form.get_by_role("button", name="Add item").first.click()  # a second answer: a split
+        form.locator("input[type=number]").nth(1).fill("0")
+        form.locator(".p-select").nth(1).locator("button").first.focus()
+        page.keyboard.press("ArrowDown")  # opens the list of the catalog's types
+        page.get_by_role("option", name="birth_certificate_medical", exact=True).click()
+        form.get_by_role("button", name="int").nth(1).click()
+        form.locator("input[type=number]").nth(2).fill("2")
+        page.evaluate("document.querySelectorAll('.p-modal__card, .p-modal__card *')"
+                      ".forEach(e => { e.scrollTop = 0 })")
+        page.screenshot(path=str(shots / "review-form.png"))
+        form.get_by_role("button", name="Submit").click()
+        run = wait_final(system, run_id)
+        assert run.state.name == "Completed", run.state.message
+        summary = system.rest("POST", "/artifacts/filter",
+                              {"artifacts": {"key": {"any_": ["summary-rv-ui-1"]}}})[0]
+        page.goto(f"{ui}/artifacts/artifact/{summary['id']}", wait_until="networkidle")
+        page.get_by_text("Lê Văn C").first.wait_for()
+        page.screenshot(path=str(shots / "review-done.png"))
+        browser.close()
+    report = system.report("RV-UI-1")
+    assert report["status"] == "complete"
+    assert [(d["reviewer"], d["to"]) for d in report["decisions"]] == [
+        ("Lê Văn C", "birth_reg_form"), ("Lê Văn C", "birth_certificate_medical")]

@@ -82,3 +82,89 @@ def test_sigterm_stops_the_whole_stack(tmp_path: Path) -> None:
         for pid in processes_using(folder):
             os.kill(pid, signal.SIGKILL)
         log.close()
+
+
+def _up(proc: subprocess.Popen[bytes], out: Path, since: int) -> None:
+    deadline = time.monotonic() + UP_TIMEOUT_S
+    while out.read_text().count("sohoa stack is up") <= since:
+        assert proc.poll() is None, out.read_text()[-2000:]
+        assert time.monotonic() < deadline, "the stack did not come up"
+        time.sleep(1)
+
+
+def _api(port: int, method: str, path: str, body: object = None) -> object:
+    import httpx
+
+    r = httpx.request(method, f"http://127.0.0.1:{port}/api{path}", json=body, timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
+def _dossier(tmp_path: Path, dossier_id: str) -> Path:
+    import json
+    import shutil
+
+    folder = tmp_path / dossier_id
+    shutil.copytree(Path(__file__).resolve().parents[1] / "samples" / "birth-complete", folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "dossier_id": dossier_id}),
+                                          encoding="utf-8")
+    return folder
+
+
+def test_a_stack_stopped_mid_run_finishes_its_work_when_started_again(tmp_path: Path) -> None:
+    """Stopped while a run holds OCR slots, started again: the slots are freed, the
+    orphaned run runs again and completes, and the next dossier completes, no hand on it."""
+    folder, out = tmp_path / "stack", tmp_path / "stack.out"
+    port, s3 = free_port(), free_port()
+    env = {**os.environ, "SOHOA_STATE_DIR": str(tmp_path / "state")}
+    cmd = [SOHOA, "stack", "--dir", str(folder), "--port", str(port), "--s3-port", str(s3)]
+
+    def sohoa(*args: str, timeout: float = 120) -> str:
+        done = subprocess.run(["bash", "-c", f'source {folder}/env.sh && "$@"', "sohoa",
+                               SOHOA, *args], capture_output=True, text=True, env=env,
+                              timeout=timeout, check=True, cwd=tmp_path)
+        return done.stdout
+
+    log = out.open("w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
+    try:
+        _up(proc, out, 0)
+        sohoa("upload", str(_dossier(tmp_path, "STOP-1")))
+        limit = f"/v2/concurrency_limits/sohoa-ocr-{socket.gethostname()}"[:120]
+        deadline = time.monotonic() + UP_TIMEOUT_S
+        while True:  # until a page task holds an OCR slot
+            try:
+                if _api(port, "GET", limit)["active_slots"] > 0:  # type: ignore[index]
+                    break
+            except Exception:  # noqa: BLE001 - the limit is made by the first run
+                pass
+            assert time.monotonic() < deadline, "no page task started"
+            time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=90) == 0
+        time.sleep(1)
+        assert processes_using(folder) == []  # the flow run's process and its OCR too
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+        _up(proc, out, 1)
+        assert "OCR slot(s) freed, 1 run(s) left running scheduled again" in out.read_text()
+        sohoa("upload", str(_dossier(tmp_path, "STOP-2")))
+        for dossier_id in ("STOP-1", "STOP-2"):
+            fetched = sohoa("fetch", "cau-giay", dossier_id, "--wait", "300", timeout=330)
+            assert "status    complete" in fetched, fetched
+        runs = _api(port, "POST", "/flow_runs/filter", {"limit": 20})
+        states = sorted((r["name"], r["state"]["name"]) for r in runs  # type: ignore[union-attr]
+                        if r["name"].startswith("STOP-"))
+        assert states == [("STOP-1", "Completed"), ("STOP-2", "Completed")]
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        for pid in processes_using(folder):
+            os.kill(pid, signal.SIGKILL)
+        log.close()
