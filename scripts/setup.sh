@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd tesseract-ocr-eng
-  poppler-utils ghostscript fonts-dejavu-core fonts-noto-core fonts-liberation2
-  chromium)  # chromium: the test that drives the Prefect UI in a real browser
+  poppler-utils ghostscript fonts-dejavu-core fonts-noto-core fonts-liberation2)
+# for the test suite only (not in the worker image): the test that drives the
+# Prefect UI in a real browser
+TEST_APT_PACKAGES=(chromium)
 
 need_apt=0
 for cmd in tesseract pdftoppm pdftotext pdffonts gs chromium; do
@@ -26,13 +28,14 @@ if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
 fi
 if [ "$need_apt" = 1 ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "setup: system packages missing; run as root or install: ${APT_PACKAGES[*]}" >&2
+    echo "setup: system packages missing; run as root or install:" \
+      "${APT_PACKAGES[*]} ${TEST_APT_PACKAGES[*]}" >&2
     exit 1
   fi
-  echo "setup: installing system packages: ${APT_PACKAGES[*]}"
+  echo "setup: installing system packages: ${APT_PACKAGES[*]} ${TEST_APT_PACKAGES[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${APT_PACKAGES[@]}" >/dev/null
+    "${APT_PACKAGES[@]}" "${TEST_APT_PACKAGES[@]}" >/dev/null
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
