@@ -25,7 +25,9 @@ def final_state(report: Report) -> State:
 
 def summary(report: Report) -> str:
     """What a supervisor must know first: missing, might be missing, uncertain, decided."""
-    might = [c.requirement for c in report.checklist if c.status == "missing" and c.possible]
+    # missing on the checklist but not provably (an uncertain document, an unreadable page)
+    might = [c.requirement for c in report.checklist
+             if c.status == "missing" and c.requirement not in report.missing]
     lines = [f"# {report.dossier_id}: {report.status}",
              f"Missing: {', '.join(report.missing) or 'nothing'}",
              f"Might be missing (a person must check): {', '.join(might) or 'nothing'}"]

@@ -182,6 +182,10 @@ def test_uncertain_dossier_suspends_and_a_rest_resume_completes_it(
     roots = trust_roots(Settings.from_env(system.env))
     assert verify_signatures(bundle, trust_roots=roots).ok
     assert system.keys(system.config.intake, prefix) == []
+    pages = system.rest("POST", "/task_runs/filter", {"flow_runs": {"id": {"any_": [run_id]}},
+                                                      "limit": 50})
+    states = [t["state"]["name"] for t in pages if t["name"].startswith("page ")]
+    assert states.count("Cached") == 2  # after the resume: no page read again
     print(f"resume -> report in archive: {took:.1f} s")  # noqa: T201 - the closing note's figure
 
 
