@@ -113,8 +113,8 @@ def settle_by_review(plan: Plan, *, catalog: Catalog, procedure: Procedure,
                      facts: dict[str, bool], review_threshold: float, dossier_id: str,
                      links: Callable[[], dict[str, str]], wait: timedelta | None) -> Plan:
     """``plan`` with a supervisor's answer applied; suspends the run until there is one."""
-    if not (plan.review_documents or plan.review_pages):
-        return plan
+    if not (plan.review_documents or plan.review_pages) or not deployed_run():
+        return plan  # only a deployment's run can suspend (and be resumed by a worker)
     from prefect.flow_runs import suspend_flow_run
 
     error = None
@@ -140,6 +140,14 @@ def settle_by_review(plan: Plan, *, catalog: Catalog, procedure: Procedure,
         tag_run(remove=(AWAITING,))
         return done
     raise ReviewError(f"no answer fitted the dossier in {MAX_ASKS} tries: {error}")
+
+
+def deployed_run() -> bool:
+    """Whether this flow run belongs to a deployment (called in-process, it cannot wait)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    return bool(context and context.flow_run and context.flow_run.deployment_id)
 
 
 def publish_questions(dossier_id: str, text: str) -> None:

@@ -28,17 +28,15 @@ from flows.stack import (
     Child,
     Stack,
     free_port,
-    prefect_env,
     start_prefect_server,
     start_worker,
-    storage_env,
 )
 from flows.watcher import Watcher
 from pipeline.sign.verify import verify_signatures
 from pipeline.transfer import upload_dossier
 from tests.s3server import S3Server
 from tests.test_cli_review import torn_dossier
-from tests.test_e2e_stack import System, wait_final
+from tests.test_e2e_stack import System, system_env, wait_final
 
 WAIT_S = 240.0
 SPLIT = {"reviewer": "Trần Thị B", "note": "page 2 is the birth certificate",
@@ -88,16 +86,7 @@ class Reviewed(System):
 def system(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reviewed]:
     base = tmp_path_factory.mktemp("e2e-review")
     port = free_port()
-    env = {**prefect_env(os.environ, base / "prefect", port),
-           **storage_env(s3_server.endpoint, s3_server.access_key, s3_server.secret_key),
-           "SOHOA_STATE_DIR": str(base / "state"), "SOHOA_BUCKET_INTAKE": "rv-intake",
-           "SOHOA_BUCKET_ARCHIVE": "rv-archive", "SOHOA_BUCKET_QUARANTINE": "rv-quarantine",
-           "PREFECT_LOGGING_LEVEL": "INFO",
-           "PREFECT_LOCAL_STORAGE_PATH": str(base / "results")}
-    config = Settings.from_env(env).storage
-    storage = config.open()
-    for bucket in config.buckets():
-        storage.ensure_bucket(bucket)
+    env = system_env(s3_server, base, port, "rv")
     stack = Stack()
     try:
         start_prefect_server(stack, env, port, base / "logs", ui=True)  # the browser test

@@ -71,22 +71,28 @@ def make_dossier(folder: Path, dossier_id: str, pages: list[SynthFile],
     return folder
 
 
+def system_env(s3_server: S3Server, base: Path, port: int, buckets: str) -> dict[str, str]:
+    """The environment of a test system's server, worker and clients (own buckets)."""
+    env = {**prefect_env(os.environ, base / "prefect", port),
+           **storage_env(s3_server.endpoint, s3_server.access_key, s3_server.secret_key),
+           "SOHOA_STATE_DIR": str(base / "state"), "SOHOA_BUCKET_INTAKE": f"{buckets}-intake",
+           "SOHOA_BUCKET_ARCHIVE": f"{buckets}-archive",
+           "SOHOA_BUCKET_QUARANTINE": f"{buckets}-quarantine", "PREFECT_LOGGING_LEVEL": "INFO",
+           "PREFECT_LOCAL_STORAGE_PATH": str(base / "results")}
+    for bucket in Settings.from_env(env).storage.buckets():
+        Settings.from_env(env).storage.open().ensure_bucket(bucket)
+    return env
+
+
 @pytest.fixture(scope="module")
 def system(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     base = tmp_path_factory.mktemp("e2e")
     port = free_port()
-    env = {**prefect_env(os.environ, base / "prefect", port),
-           **storage_env(s3_server.endpoint, s3_server.access_key, s3_server.secret_key),
-           "SOHOA_STATE_DIR": str(base / "state"), "SOHOA_BUCKET_INTAKE": "e2e-intake",
-           "SOHOA_BUCKET_ARCHIVE": "e2e-archive", "SOHOA_BUCKET_QUARANTINE": "e2e-quarantine",
-           "PREFECT_LOGGING_LEVEL": "INFO", "PREFECT_UI_ENABLED": "false",
+    env = {**system_env(s3_server, base, port, "e2e"), "PREFECT_UI_ENABLED": "false",
            # these dossiers deliver at once; review inside the run: tests/test_e2e_review.py
            "SOHOA_REVIEW_WAIT_HOURS": "0"}
-    env.pop("PREFECT_LOCAL_STORAGE_PATH", None)
     config = Settings.from_env(env).storage
     storage = config.open()
-    for bucket in config.buckets():
-        storage.ensure_bucket(bucket)
     stack = Stack()
     try:
         start_prefect_server(stack, env, port, base / "logs", ui=False)

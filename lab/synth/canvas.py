@@ -97,15 +97,29 @@ class SynthPage:
 
 
 # --- fonts -----------------------------------------------------------------------
+VIETNAMESE = "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệịỉọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ"
+
+
 @functools.lru_cache(maxsize=1)
 def _font_index() -> dict[str, Path]:
+    """File name -> the first file of that name that draws every Vietnamese letter
+    (Debian's fonts-liberation 1.x and fonts-liberation2 both ship LiberationSans-*.ttf;
+    only 2.x has the Vietnamese letters)."""
     wanted = {name for pair in FONT_FILES.values() for name in pair}
     found: dict[str, Path] = {}
     if FONT_ROOT.is_dir():
         for path in sorted(FONT_ROOT.rglob("*.ttf")):
-            if path.name in wanted and path.name not in found:
+            if path.name in wanted and path.name not in found and _draws_vietnamese(path):
                 found[path.name] = path
     return found
+
+
+def _draws_vietnamese(path: Path) -> bool:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, lazy=True) as font:
+        cmap = font.getBestCmap() or {}
+    return all(ord(c) in cmap and ord(c.upper()) in cmap for c in VIETNAMESE)
 
 
 def available_fonts() -> tuple[str, ...]:
