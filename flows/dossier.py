@@ -108,7 +108,8 @@ def process_dossier(request: DossierRequest) -> State:
 
 @flow(name="process-folder", flow_run_name="{request.dossier_id}")
 def process_folder(request: DossierRequest, folder: str, out_dir: str,
-                   only: str | None = None, decisions: dict[str, Any] | None = None) -> State:
+                   only: str | None = None, decisions: dict[str, Any] | None = None,
+                   ocr_limit: str | None = None) -> State:
     """``sohoa process``: the page files of ``folder`` (or the one file ``only``) in,
     ``out_dir`` out (``bundle.pdf``, ``originals/``, ``quarantine/``, ``report.json``);
     ``sohoa review``: the same with a supervisor's ``decisions`` (models.review)."""
@@ -120,7 +121,7 @@ def process_folder(request: DossierRequest, folder: str, out_dir: str,
     answer = None if decisions is None else ReviewAnswer.model_validate(decisions)
     return final_state(run_dossier(
         request, DossierIO(storage, places, intake, consume_intake=False), settings=settings,
-        ocr_limit=None, review=Reviewing(answer=answer)))
+        ocr_limit=ocr_limit, review=Reviewing(answer=answer)))
 
 
 def in_folders(folder: Path, out_dir: Path, *, dossier_id: str,
@@ -246,11 +247,13 @@ def in_input_order(names: tuple[str, ...], outcomes: list[PageOutcome]) -> list[
 
 
 def run_folder(request: DossierRequest, *, folder: Path, out_dir: Path,
-               only: str | None = None, decisions: ReviewAnswer | None = None) -> Report:
+               only: str | None = None, decisions: ReviewAnswer | None = None,
+               ocr_limit: str | None = None) -> Report:
     """Run ``process-folder`` in this process (Prefect's ephemeral API; no server)."""
     settings = Settings.from_env()
     runner: Any = ThreadPoolTaskRunner(max_workers=settings.workers)
     state: Any = process_folder.with_options(task_runner=runner)(
         request=request, folder=str(folder), out_dir=str(out_dir), only=only,
-        decisions=None if decisions is None else decisions.model_dump(mode="json"))
+        decisions=None if decisions is None else decisions.model_dump(mode="json"),
+        ocr_limit=ocr_limit)
     return Report.model_validate(state)

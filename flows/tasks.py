@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -161,11 +162,31 @@ def ocr_limit_name() -> str:
     return f"sohoa-ocr-{socket.gethostname()}"[:100]
 
 
+_LOCAL_SLOTS: dict[str, threading.BoundedSemaphore] = {}
+_LOCAL_LOCK = threading.Lock()
+
+
+def local_ocr_limit(slots: int) -> str:
+    """An OCR limit of this process only (``sohoa batch``: several dossiers at once in one
+    process share its cores, with no server to hold a global limit)."""
+    return f"{LOCAL_PREFIX}{slots}"
+
+
+LOCAL_PREFIX = "local:"
+
+
 @contextmanager
 def ocr_slot(limit: str | None) -> Iterator[None]:
     """Hold one slot of the worker's OCR concurrency limit (if any) while a page is worked."""
     if limit is None:
         yield
+        return
+    if limit.startswith(LOCAL_PREFIX):
+        with _LOCAL_LOCK:
+            slots = _LOCAL_SLOTS.setdefault(
+                limit, threading.BoundedSemaphore(int(limit[len(LOCAL_PREFIX):])))
+        with slots:
+            yield
         return
     from prefect.concurrency.sync import concurrency
 

@@ -146,6 +146,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def reject(folder: Path, out_dir: Path, reason: str, *, dossier_id: str, procedure: str) -> int:
     """A dossier whose manifest is unusable: quarantined whole, with a rejected report."""
+    report = write_rejected(folder, out_dir, reason, dossier_id=dossier_id, procedure=procedure)
+    print_summary(report, out_dir, None)
+    print(f"sohoa: rejected: {reason}", file=sys.stderr)
+    return ExitCode.input_error
+
+
+def write_rejected(folder: Path, out_dir: Path, reason: str, *, dossier_id: str,
+                   procedure: str) -> Report:
+    """The whole dossier to ``out_dir/quarantine/`` and a ``rejected`` report."""
     from flows.dossier import in_folders
     from models.schemas import Report
     from pipeline.delivery import json_bytes, put_verified, read_intake, refuse
@@ -156,9 +165,7 @@ def reject(folder: Path, out_dir: Path, reason: str, *, dossier_id: str, procedu
                     status="rejected", reason=reason, generated_at=datetime.now(VN_TZ))
     put_verified(storage, places.archive, "report.json",
                  json_bytes(report.model_dump(mode="json")), "application/json")
-    print_summary(report, out_dir, None)
-    print(f"sohoa: rejected: {reason}", file=sys.stderr)
-    return ExitCode.input_error
+    return report
 
 
 def print_summary(report: Report, out_dir: Path, seconds: float | None) -> None:
