@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--one-by-one", action="store_true",
                         help="also time sohoa process on each dossier in turn")
+    parser.add_argument("--scaling", action="store_true",
+                        help="also time sohoa batch with 1 .. cores OCR workers "
+                             "(SOHOA_WORKERS): pages per second and how it bends")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-batch-") as tmp:
@@ -85,10 +88,17 @@ def main() -> None:
 
         timed([[str(SOHOA), "process", str(folders[0]), "--out", str(work / "warm")]], env)
         batch, raw, single = [], [], []
+        scaling: dict[int, list[float]] = {n: [] for n in range(1, cores + 1)}
         for run in range(args.runs):
             raw.append(raw_tesseract(clean, cores))
             batch.append(timed([[str(SOHOA), "batch", str(work / "root"), "--out",
                                  str(work / f"out-{run}")]], cold(run)))
+            if args.scaling:
+                for n in scaling:
+                    scaling[n].append(timed([[str(SOHOA), "batch", str(work / "root"), "--out",
+                                              str(work / f"scale-{n}-{run}")]],
+                                            {**cold(2000 + 10 * run + n),
+                                             "SOHOA_WORKERS": str(n)}))
             if args.one_by_one:
                 single.append(timed([[str(SOHOA), "process", str(f), "--out",
                                       str(work / f"single-{run}" / f.name)] for f in folders],
@@ -103,6 +113,8 @@ def main() -> None:
         "one_by_one_s": statistics.median(single) if single else None,
         "one_by_one_ratio": statistics.median(single) / floor if single else None,
         "statuses": {s: statuses.count(s) for s in sorted(set(statuses))},
+        "pages_per_s_by_workers": {n: len(clean) / statistics.median(t)
+                                   for n, t in scaling.items() if t},
         "all_runs": {"batch": batch, "raw": raw, "one_by_one": single},
     }
     print(f"{args.dossiers} dossiers, {len(clean)} pages, runs {args.runs}, cores {cores}")
@@ -113,6 +125,8 @@ def main() -> None:
     print(f"batch ratio                  {result['batch_ratio']:7.2f} x   (goal <= 1.3)")
     if single:
         print(f"one-by-one ratio             {result['one_by_one_ratio']:7.2f} x")
+    for n, rate in result["pages_per_s_by_workers"].items():
+        print(f"batch, {n} OCR worker(s)       {rate:7.2f} pages/s  ({rate / n:.2f} per worker)")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest-batch.json").write_text(json.dumps(result, indent=2))

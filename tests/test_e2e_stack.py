@@ -279,3 +279,31 @@ def test_prefect_operator_commands_work_against_the_server(
     assert "process-dossier" in ok("flow", "ls")
     ok("artifact", "ls")
     assert "delivered to e2e-archive/cau-giay/E2E-GOOD-1/" in ok("flow-run", "logs", run_id)
+
+
+def test_deployed_and_batch_paths_write_the_same_report(
+        system: System, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same pages through the stack (watcher, server, worker, S3) and through
+    ``sohoa batch`` on this machine: the same report, apart from time, engine and signature."""
+    import shutil
+
+    from flows.cli import main
+
+    folder = tmp_path / "root" / "same"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "samples" / "birth-incomplete", folder)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["dossier_id"] = "E2E-SAME-1"
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    prefix = upload_dossier(system.storage, system.config.intake, folder)
+    with system.settings():
+        (submitted,) = system.watcher().scan_once()
+    assert wait_final(system, submitted.flow_run_id).state.is_completed()
+    deployed = json.loads(system.storage.get(system.config.archive, prefix + "report.json"))
+
+    monkeypatch.setenv("SOHOA_STATE_DIR", str(tmp_path / "state"))
+    assert main(["batch", str(tmp_path / "root"), "--out", str(tmp_path / "out")]) == 0
+    local = json.loads((tmp_path / "out" / "E2E-SAME-1" / "report.json").read_text())
+    ignore = {"generated_at", "engine", "bundle"}
+    assert {k: v for k, v in deployed.items() if k not in ignore} == \
+        {k: v for k, v in local.items() if k not in ignore}
+    assert deployed["bundle"]["pages"] == local["bundle"]["pages"]
