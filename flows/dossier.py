@@ -38,7 +38,7 @@ from flows.tasks import (
 from flows.webhook import notify_webhook
 from models.catalog import load_catalog
 from models.review import ReviewAnswer
-from models.schemas import Catalog, Report, parse_manifest
+from models.schemas import Catalog, Procedure, Report, parse_manifest
 from pipeline.assemble import Plan, archive_metadata, plan_dossier
 from pipeline.classify.trained import classifier_version, default_classifier
 from pipeline.delivery import IntakeDossier, Place, Places, delivered_report, presigned_link
@@ -156,7 +156,7 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
     classifier = default_classifier(catalog)
     plan = settle(plan_dossier(outcomes, classifier=classifier, procedure=procedure,
                                facts=request.facts, review_threshold=REVIEW_THRESHOLD),
-                  review, request=request, catalog=catalog, io=io)
+                  review, request=request, catalog=catalog, procedure=procedure, io=io)
     signed = None
     if plan.bundle_outcomes:
         created = datetime.now(VN_TZ).replace(microsecond=0)
@@ -179,9 +179,8 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
 
 
 def settle(plan: Plan, review: Reviewing, *, request: DossierRequest, catalog: Catalog,
-           io: DossierIO) -> Plan:
+           procedure: Procedure, io: DossierIO) -> Plan:
     """The plan with a supervisor's decisions, given or asked for (flows.review)."""
-    procedure = catalog.procedure(request.procedure)
     if review.answer is not None:
         return apply_review(plan, review.answer, doc_types=catalog.doc_type_ids,
                             procedure=procedure, facts=request.facts,

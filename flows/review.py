@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field, create_model
 from models.review import DocumentAnswer, PageAnswer, ReviewAnswer
 from models.schemas import UNKNOWN, Catalog, Procedure
 from pipeline.assemble import Plan
-from pipeline.review import EXPIRED_REVIEWER, ReviewError, apply_review
+from pipeline.review import EXPIRED_REVIEWER, ReviewError, apply_review, prefilled
 
 AWAITING = "awaiting-review"
 MAX_ASKS = 20
@@ -61,13 +61,9 @@ def review_form(plan: Plan, catalog: Catalog) -> type[BaseModel]:
 
 def initial_answer(plan: Plan) -> dict[str, Any]:
     """The form filled with the best guesses: the supervisor confirms or corrects them."""
-    documents = []
-    for i in plan.review_documents:
-        d = plan.documents[i]
-        guess = d.candidates[0].doc_type if d.doc_type == UNKNOWN and d.candidates else d.doc_type
-        documents.append({"document": i, "doc_type": guess})
-    pages = [{"page": i, "action": "rescan_needed"} for i in plan.review_pages]
-    return {"documents": documents, "pages": pages}
+    return prefilled(((i, plan.documents[i].doc_type,
+                       [c.doc_type for c in plan.documents[i].candidates])
+                      for i in plan.review_documents), plan.review_pages)
 
 
 def questions(plan: Plan, catalog: Catalog, *, dossier_id: str, links: dict[str, str],

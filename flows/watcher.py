@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -72,10 +72,26 @@ def idempotency_key(branch: str, dossier_id: str, manifest: bytes,
     return f"sohoa:{branch}/{dossier_id}:{h.hexdigest()[:32]}"
 
 
-def contents(storage: Storage, place: Place, names: Iterable[str]) -> dict[str, str]:
-    """name -> sha256 of the objects ``names`` under ``place`` (the manifest excluded)."""
-    return {n: object_sha256(storage, place.bucket, place.key(n)) for n in names
-            if n != MANIFEST}
+def contents(storage: Storage, place: Place,
+             memo: dict[tuple[str, str, int], str] | None = None) -> dict[str, str]:
+    """name -> sha256 of the objects directly under ``place`` (the manifest excluded).
+
+    ``memo`` ((key, etag, size) -> sha256) spares the objects already hashed a HEAD or a
+    read: the watcher polls dossiers that wait in intake (in flight, or suspended for
+    review) every few seconds."""
+    found: dict[str, str] = {}
+    for info in storage.list(place.bucket, place.prefix):
+        name = info.key[len(place.prefix):]
+        if "/" in name or name == MANIFEST:
+            continue
+        tag = (info.key, info.etag, info.size) if info.etag else None
+        if memo is not None and tag is not None and tag in memo:
+            found[name] = memo[tag]
+            continue
+        found[name] = info.sha256 or object_sha256(storage, place.bucket, info.key)
+        if memo is not None and tag is not None:
+            memo[tag] = found[name]
+    return found
 
 
 class PrefectRuns:
@@ -162,6 +178,7 @@ class Watcher:
         self.review_wait = review_wait  # close reviews unanswered this long (flows.review)
         self._submitted: dict[str, str] = {}  # key -> flow run id (this process only)
         self._told: set[str] = set()  # runs whose end was already reported (this process)
+        self._digests: dict[tuple[str, str, int], str] = {}  # (key, etag, size) -> sha256
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Watcher:
@@ -182,12 +199,12 @@ class Watcher:
             try:
                 data = self.storage.get(self.config.intake, places.intake.key(MANIFEST))
                 intake = read_intake(self.storage, places.intake)
-                key = idempotency_key(branch, dossier_id, data,
-                                      contents(self.storage, places.intake, intake.names))
+                pages = contents(self.storage, places.intake, self._digests)
+                key = idempotency_key(branch, dossier_id, data, pages)
             except ObjectNotFound:  # delivered (and removed) meanwhile
                 continue
             if key in self._submitted:
-                self.look_after(places, intake, self._submitted[key])
+                self.look_after(places, intake, pages, self._submitted[key])
                 continue
             try:
                 request = request_for(check_manifest(data, branch, dossier_id))
@@ -198,14 +215,15 @@ class Watcher:
             self._submitted[key] = run_id
             log.info("dossier %s/%s -> flow run %s", branch, dossier_id, run_id)
             done.append(Submitted(branch, dossier_id, key, run_id))
-            self.look_after(places, intake, run_id)  # the key may name a finished run
+            self.look_after(places, intake, pages, run_id)  # the key may name a finished run
         if self.review_wait is not None:
             from flows.review import expire_reviews
 
             expire_reviews(self.review_wait)
         return done
 
-    def look_after(self, places: Places, intake: IntakeDossier, run_id: str) -> None:
+    def look_after(self, places: Places, intake: IntakeDossier, pages: dict[str, str],
+                   run_id: str) -> None:
         """A dossier still in intake whose run has ended: a crashed run is run again; the
         same pages handed in again after delivery are reported (a warning and a reason
         object in quarantine) and taken out of intake; a failed run is said once."""
@@ -217,20 +235,21 @@ class Watcher:
         if kind == "CRASHED" and times < MAX_RERUNS:
             self.runs.rerun(run_id)
             log.warning("dossier %s: flow run %s crashed; run again", name, run_id)
-        elif kind == "COMPLETED" and self.same_as_archived(places, intake):
+        elif kind == "COMPLETED" and self.same_as_archived(places, intake, pages):
             self.report_resubmission(places, intake, run_id)
         elif run_id not in self._told:
             self._told.add(run_id)
             log.warning("dossier %s: flow run %s ended %s and its pages are still in intake;"
                         " see the run in the UI (retry it there)", name, run_id, kind)
 
-    def same_as_archived(self, places: Places, intake: IntakeDossier) -> bool:
+    def same_as_archived(self, places: Places, intake: IntakeDossier,
+                         pages: dict[str, str]) -> bool:
+        """Manifest and pages (``pages``: intake's, name -> sha256) as in the archive."""
         if delivered_report(self.storage, places) is None:
             return False
         archived = read_intake(self.storage, places.originals)
         return (set(archived.names) == set(intake.names)
-                and contents(self.storage, places.originals, archived.names)
-                == contents(self.storage, places.intake, intake.names)
+                and contents(self.storage, places.originals) == pages
                 and archived.manifest == intake.manifest)
 
     def report_resubmission(self, places: Places, intake: IntakeDossier, run_id: str) -> None:

@@ -9,9 +9,10 @@ same pages and classifier always reproduce.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from models.review import DocumentAnswer, ReportDecision, ReviewAnswer
 from models.schemas import UNKNOWN, Procedure
@@ -56,6 +57,17 @@ def apply_review(plan: Plan, answer: ReviewAnswer, *, doc_types: Sequence[str],
                       rescan=tuple(i for i, a in sorted(pages.items()) if a == "rescan_needed"))
     return replace(new, decisions=plan.decisions + tuple(decisions),
                    decided=frozenset(decided))
+
+
+def prefilled(documents: Iterable[tuple[int, str, Sequence[str]]],
+              pages: Iterable[int]) -> dict[str, Any]:
+    """The documents and pages of an answer filled with the best guesses, for a supervisor
+    to confirm or correct: each uncertain document (index, type, candidate types) keeps its
+    type, an ``unknown`` one takes its first candidate; each unreadable page is to be
+    scanned again."""
+    return {"documents": [{"document": i, "doc_type": cands[0] if t == UNKNOWN and cands
+                           else t} for i, t, cands in documents],
+            "pages": [{"page": i, "action": "rescan_needed"} for i in pages]}
 
 
 def check_answer(plan: Plan, answer: ReviewAnswer, *, doc_types: Sequence[str]) -> None:

@@ -183,11 +183,12 @@ def test_unanswered_review_is_delivered_and_a_later_answer_reopens_it(
     run_id = start(system, torn_dossier(tmp_path / "d", "RV-LATE-1"))
     wait_state(system, run_id, "Suspended")
     with system.settings():
-        watcher = Watcher(system.config, system.storage, review_wait=timedelta(seconds=3))
+        # a wait long enough that the first scan, just after the suspension, is surely early
+        watcher = Watcher(system.config, system.storage, review_wait=timedelta(seconds=20))
         watcher.scan_once()  # not yet
         time.sleep(1)
         assert wait_state(system, run_id, "Suspended")
-        time.sleep(3)
+        time.sleep(20)
         watcher.scan_once()
     run = wait_final(system, run_id)
     first = system.report("RV-LATE-1")  # delivered as without review: the question stays

@@ -36,15 +36,12 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def template(report: Report) -> dict[str, Any]:
     """A decisions file for ``report``'s open questions, best guesses filled in."""
-    documents = []
-    for item in report.review:
-        if item.kind == "document":
-            guess = (item.candidates[0].doc_type if item.doc_type == "unknown"
-                     and item.candidates else item.doc_type)
-            documents.append({"document": item.index, "doc_type": guess})
-    pages = [{"page": i.index, "action": "rescan_needed"} for i in report.review
-             if i.kind == "page"]
-    return {"reviewer": "", "note": "", "documents": documents, "pages": pages}
+    from pipeline.review import prefilled
+
+    documents = ((i.index, i.doc_type, [c.doc_type for c in i.candidates])
+                 for i in report.review if i.kind == "document")
+    pages = (i.index for i in report.review if i.kind == "page")
+    return {"reviewer": "", "note": "", **prefilled(documents, pages)}
 
 
 def read_report(out_dir: Path) -> Report:
