@@ -77,5 +77,7 @@ def publish_artifacts(report: Report, *, bundle_link: str | None = None) -> None
         description=f"Pages — {report.dossier_id}: type, confidence and candidates of each",
     )
     if bundle_link:
+        level = report.bundle.signature if report.bundle else None
         create_link_artifact(key=f"bundle-{key}", link=bundle_link,
-                             link_text=f"bundle.pdf of {report.dossier_id}")
+                             link_text=f"bundle.pdf of {report.dossier_id}"
+                                       + (f" (signed {level})" if level else ""))

@@ -8,7 +8,9 @@
   dossier id, procedure, facts: a form in the UI); at most ``max_in_flight``
   runs at once (a deployment concurrency limit; more wait in
   ``AwaitingConcurrencySlot``);
-- ``watch-intake/watch-intake``: the watcher as a flow, optionally on an interval.
+- ``watch-intake/watch-intake``: the watcher as a flow, optionally on an interval;
+- ``renew-timestamps/renew-timestamps``: daily at 02:00 Vietnam time, a new document
+  timestamp on archived bundles whose last one expires soon (:mod:`flows.retimestamp`).
 
 OCR is limited per worker machine by the global concurrency limit the flow
 creates on first use (see :func:`flows.tasks.ensure_ocr_limit`).
@@ -23,6 +25,7 @@ from typing import Any
 
 DEFAULT_POOL = "sohoa"
 DEFAULT_MAX_IN_FLIGHT = 2
+RENEWAL_CRON = "0 2 * * *"  # daily, 02:00 Vietnam time
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,12 @@ def ensure_work_pool(name: str) -> None:
 
 def apply_deployments(pool: str = DEFAULT_POOL, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
                       watch_every_s: float | None = None) -> Applied:
-    """Create or update the pool and both deployments; idempotent."""
+    """Create or update the pool and the deployments; idempotent."""
     from prefect.deployments.runner import EntrypointType
+    from prefect.schedules import Cron
 
     from flows.dossier import process_dossier
+    from flows.retimestamp import renew_timestamps
     from flows.watcher import watch_intake
 
     ensure_work_pool(pool)
@@ -70,6 +75,13 @@ def apply_deployments(pool: str = DEFAULT_POOL, *, max_in_flight: int = DEFAULT_
         concurrency_limit=1, tags=["sohoa"],
         description="Poll intake for sealed dossiers; one process-dossier run per version.",
     )
+    renewal: Any = renew_timestamps.to_deployment(
+        name="renew-timestamps", work_pool_name=pool, entrypoint_type=EntrypointType.MODULE_PATH,
+        schedules=[Cron(RENEWAL_CRON, timezone="Asia/Ho_Chi_Minh")], concurrency_limit=1,
+        tags=["sohoa"], description="New document timestamps on archived bundles before "
+        "the last one's certificate expires (each renewal a new version).",
+    )
     ids = {"process-dossier/process-dossier": str(process.apply(work_pool_name=pool)),
-           "watch-intake/watch-intake": str(watch.apply(work_pool_name=pool))}
+           "watch-intake/watch-intake": str(watch.apply(work_pool_name=pool)),
+           "renew-timestamps/renew-timestamps": str(renewal.apply(work_pool_name=pool))}
     return Applied(pool=pool, deployments=ids)

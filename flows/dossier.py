@@ -26,7 +26,7 @@ from flows.artifacts import final_state, publish_artifacts
 from flows.params import DossierRequest
 from flows.review import settle_by_review, tag_run
 from flows.settings import Settings
-from flows.signing import build_signer, engine_versions
+from flows.signing import build_archival, build_signer, engine_versions
 from flows.tasks import (
     assemble_bundle,
     deliver_task,
@@ -34,6 +34,7 @@ from flows.tasks import (
     inventory_task,
     process_page_task,
     read_intake_task,
+    sign_bundle,
 )
 from flows.webhook import notify_webhook
 from models.catalog import load_catalog
@@ -52,7 +53,7 @@ from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, stage_fingerprint
 from pipeline.report import build_report
 from pipeline.review import apply_review
-from pipeline.sign.signer import SignMeta, sign_pdf
+from pipeline.sign.signer import SignMeta
 from pipeline.storage import LocalStorage, Storage, open_storage
 
 VN_TZ = timezone(timedelta(hours=7))
@@ -142,7 +143,7 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
     procedure = catalog.procedure(request.procedure)
     config = PageConfig(ocr=OcrConfig(langs=settings.ocr_langs, timeout_s=settings.ocr_timeout_s))
     machine = check_environment(ocr=config.ocr, state_dir=settings.state_dir)
-    signer = build_signer(settings)
+    signer, archival = build_signer(settings), build_archival(settings)
     names = io.intake.page_names(_listed(io.intake))
     if not names:
         raise InputError(f"no page files in {io.places.intake.bucket}/{io.places.intake.prefix}")
@@ -164,9 +165,11 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
                                 branch=request.branch, catalog=catalog, created=created,
                                 submitted_at=request.submitted_at)
         pdf = assemble_bundle(plan, marks_from=catalog, meta=meta, created=created)
-        signed = sign_pdf(pdf, signer=signer, meta=SignMeta(organisation=settings.organisation))
+        signed = sign_bundle(pdf, signer=signer, archival=archival,
+                             meta=SignMeta(organisation=settings.organisation))
     report = build_report(plan, dossier_id=request.dossier_id, procedure_id=procedure.id,
                           branch=request.branch, facts=request.facts, bundle=signed,
+                          signature=archival.level if archival is not None else "B-B",
                           generated_at=datetime.now(VN_TZ),
                           engine={**engine_versions(machine),
                                   "classifier": classifier_version(classifier)})

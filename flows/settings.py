@@ -7,6 +7,9 @@ the CLI and passed down; nothing below ``flows/`` reads the environment.
 | ``SOHOA_ORGANISATION`` | signing organisation |
 | ``SOHOA_SIGNING_P12``, ``SOHOA_SIGNING_PASSPHRASE`` | production signing key (PKCS#12) |
 | ``SOHOA_TRUST_ROOTS`` | CA certificates trusted by ``sohoa verify`` (``:``-separated) |
+| ``SOHOA_TSA_URL`` | RFC 3161 timestamp authority: bundles are signed PAdES B-LTA |
+| ``SOHOA_TSA_USERNAME``, ``SOHOA_TSA_PASSWORD`` | its HTTP basic credentials, if it needs them |
+| ``SOHOA_RETIMESTAMP_WITHIN_DAYS`` | renew a bundle's timestamp this long before it expires |
 | ``SOHOA_WORKERS`` | pages processed at once on this machine (default: cores) |
 | ``SOHOA_OCR_LANGS``, ``SOHOA_OCR_TIMEOUT_S`` | Tesseract languages, per-page timeout |
 | ``SOHOA_S3_ENDPOINT`` | ``http(s)://host:port`` or ``host:port``: use S3 (else a local folder) |
@@ -58,6 +61,12 @@ class Settings(BaseSettings):
     signing_p12: Path | None = None
     signing_passphrase: SecretStr | None = None
     trust_roots: Annotated[tuple[Path, ...], NoDecode] = ()
+    #: archival signatures (B-LTA): the timestamp authority; None = B-B (development)
+    tsa_url: str | None = None
+    tsa_username: str | None = None
+    tsa_password: SecretStr | None = None
+    tsa_timeout_s: float = Field(default=20.0, gt=0)
+    retimestamp_within_days: int = Field(default=180, ge=1)
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     ocr_langs: str = "vie"
     ocr_timeout_s: float = Field(default=180.0, gt=0)
@@ -86,7 +95,7 @@ class Settings(BaseSettings):
             return tuple(Path(p) for p in value.split(os.pathsep) if p)
         return value
 
-    @field_validator("s3_endpoint", "signing_p12", "storage_root", mode="before")
+    @field_validator("s3_endpoint", "signing_p12", "storage_root", "tsa_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value

@@ -30,6 +30,8 @@ from pipeline.inventory import PageJob
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, process_page
 from pipeline.pdf.bundle import ArchiveMetadata, BundlePage, build_bundle
+from pipeline.sign.archival import Archival
+from pipeline.sign.signer import SignMeta, sign_pdf
 from pipeline.storage import Storage
 from pipeline.types import PageRef
 
@@ -126,6 +128,18 @@ def assemble_bundle(plan: Plan, *, marks_from: Any, meta: ArchiveMetadata,
         pages.append(BundlePage(image=replace(o.image, data=o.image_bytes()), words=o.ocr.words,
                                 ocr_width=o.ocr.width, ocr_height=o.ocr.height))
     return build_bundle(pages, outline=bookmarks(plan, marks_from), meta=meta, created=created)
+
+
+#: a timestamp authority or a CA's OCSP/CRL server that does not answer: try again
+SIGN_RETRY_DELAYS_S: list[float] = [5, 30, 120]
+
+
+@task(name="sign-bundle", cache_policy=NO_CACHE, persist_result=False,
+      retries=len(SIGN_RETRY_DELAYS_S), retry_delay_seconds=SIGN_RETRY_DELAYS_S,
+      retry_condition_fn=retry_if_retryable)
+def sign_bundle(pdf: bytes, *, signer: Any, meta: SignMeta, archival: Archival | None) -> bytes:
+    """PAdES B-B, or B-LTA with the timestamp authority (pipeline.sign)."""
+    return sign_pdf(pdf, signer=signer, meta=meta, archival=archival)
 
 
 @task(name="deliver", **STORAGE_TASK)

@@ -278,6 +278,8 @@ class ReportBundle(BaseModel):
     pages: int = Field(ge=0)
     pdfa: str
     signed: bool
+    #: PAdES level: B-LTA with a timestamp authority, B-B for the development default
+    signature: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = None
 
 
 class ReviewItem(BaseModel):

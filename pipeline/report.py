@@ -21,8 +21,10 @@ def build_report(
     bundle: bytes | None,
     generated_at: datetime,
     engine: Mapping[str, str],
+    signature: str = "B-B",
 ) -> Report:
-    """The dossier's report; ``bundle`` is the signed bundle, if one was made."""
+    """The dossier's report; ``bundle`` is the signed bundle (PAdES ``signature`` level),
+    if one was made."""
     pages = [_page_entry(plan, i) for i in range(len(plan.outcomes))]
     documents = [
         {
@@ -50,7 +52,8 @@ def build_report(
     ]
     bundle_info = None if bundle is None else {
         "key": "bundle.pdf", "sha256": hashlib.sha256(bundle).hexdigest(),
-        "pages": len(plan.bundle_outcomes), "pdfa": "2b", "signed": True}
+        "pages": len(plan.bundle_outcomes), "pdfa": "2b", "signed": True,
+        "signature": signature}
     return Report.model_validate({
         "dossier_id": dossier_id,
         "procedure": procedure_id,

@@ -15,4 +15,5 @@ if "PREFECT_HOME" not in os.environ:
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+from tests.pki import pki  # noqa: E402, F401
 from tests.s3server import s3_server  # noqa: E402, F401

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from flows.settings import Settings
+from flows.signing import trust_roots
 from flows.stack import (
     Stack,
     free_port,
@@ -30,9 +31,11 @@ from flows.watcher import Watcher
 from lab.synth.degrade import DegradeSpec
 from lab.synth.dossier import SynthFile, write_dossier
 from lab.synth.render import PageSpec
+from pipeline.sign.verify import verify_signatures
 from pipeline.storage import Storage, StorageConfig
 from pipeline.storage.base import sha256_bytes as sha256_hex
 from pipeline.transfer import upload_dossier
+from tests.pki import Pki
 from tests.s3server import S3Server
 
 RUN_TIMEOUT_S = 240.0
@@ -84,13 +87,22 @@ def system_env(s3_server: S3Server, base: Path, port: int, buckets: str) -> dict
     return env
 
 
+def agency_env(pki: Pki) -> dict[str, str]:
+    """Production signing: the agency's key, a timestamp authority, their roots."""
+    return {"SOHOA_SIGNING_P12": str(pki.signer_p12()), "SOHOA_SIGNING_PASSPHRASE": "test",
+            "SOHOA_TSA_URL": pki.tsa_url, "SOHOA_TRUST_ROOTS": str(pki.root_pem)}
+
+
 @pytest.fixture(scope="module")
-def system(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def system(s3_server: S3Server, pki: Pki,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     base = tmp_path_factory.mktemp("e2e")
     port = free_port()
     env = {**system_env(s3_server, base, port, "e2e"), "PREFECT_UI_ENABLED": "false",
            # these dossiers deliver at once; review inside the run: tests/test_e2e_review.py
-           "SOHOA_REVIEW_WAIT_HOURS": "0"}
+           "SOHOA_REVIEW_WAIT_HOURS": "0",
+           # signed B-LTA as in production; every bundle is due for renewal (10 years left)
+           **agency_env(pki), "SOHOA_RETIMESTAMP_WITHIN_DAYS": "4000"}
     config = Settings.from_env(env).storage
     storage = config.open()
     stack = Stack()
@@ -111,13 +123,16 @@ def wait_final(system: System, run_id: str) -> Any:
     from prefect.client.orchestration import get_client
 
     deadline = time.monotonic() + RUN_TIMEOUT_S
+    run: Any = None
     with system.settings(), get_client(sync_client=True) as client:
         while time.monotonic() < deadline:
             run = client.read_flow_run(run_id)  # type: ignore[arg-type]
             if run.state is not None and run.state.is_final():
                 return run
             time.sleep(1)
-    raise AssertionError(f"flow run {run_id} did not finish in {RUN_TIMEOUT_S:.0f} s")
+    state = run.state if run is not None else None
+    last = f"{state.name}: {state.message}" if state is not None else "no state"
+    raise AssertionError(f"flow run {run_id} did not finish in {RUN_TIMEOUT_S:.0f} s ({last})")
 
 
 def runs_named(system: System, name: str) -> list[Any]:
@@ -176,6 +191,9 @@ def test_scanner_upload_ends_in_archive(system: System, scanned: dict[str, Any])
     assert [p["source"] for p in report["pages"]] == ["011.png", "012.png"]
     bundle = system.storage.get(system.config.archive, prefix + "bundle.pdf")
     assert bundle.startswith(b"%PDF") and sha256_hex(bundle) == report["bundle"]["sha256"]
+    assert report["bundle"]["signature"] == "B-LTA"  # the worker signed with the authority
+    signature = verify_signatures(bundle, trust_roots=trust_roots(Settings.from_env(system.env)))
+    assert signature.ok and signature.level == "B-LTA", signature.problems
     assert system.keys(system.config.intake, prefix) == []
     assert run.name == "E2E-GOOD-1"
     assert {"branch:cau-giay", "procedure:birth_registration"} <= set(run.tags)
@@ -311,3 +329,39 @@ def test_deployed_and_batch_paths_write_the_same_report(system: System, tmp_path
     assert {k: v for k, v in deployed.items() if k not in ignore} == \
         {k: v for k, v in local.items() if k not in ignore}
     assert deployed["bundle"]["pages"] == local["bundle"]["pages"]
+
+
+def test_the_renewal_deployment_is_scheduled_daily_and_renews_archive(
+        system: System, scanned: dict[str, Any]) -> None:
+    """renew-timestamps: daily at 02:00 Vietnam time; a run on the worker adds a document
+    timestamp to every archived bundle due, each a new version (the old one kept)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.deployments import run_deployment
+
+    with system.settings(), get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("renew-timestamps/renew-timestamps")
+        schedules = [(s.schedule.cron, s.schedule.timezone)  # type: ignore[union-attr]
+                     for s in deployment.schedules]
+        assert schedules == [("0 2 * * *", "Asia/Ho_Chi_Minh")]
+        before = {k: system.storage.get(system.config.archive, k)
+                  for k in system.keys(system.config.archive, "")
+                  if k.endswith("/bundle.pdf") and "/versions/" not in k}
+        run: Any = run_deployment("renew-timestamps/renew-timestamps", timeout=RUN_TIMEOUT_S)
+        assert run.state is not None and run.state.name == "Completed", run.state
+        table = client.read_artifacts(  # type: ignore[call-arg]
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["renew-timestamps"])))
+    rows = json.loads(table[0].data)
+    assert before and {r["key"]: r["action"] for r in rows} == dict.fromkeys(before, "renewed")
+    roots = trust_roots(Settings.from_env(system.env))
+    for key, old in before.items():
+        new = system.storage.get(system.config.archive, key)
+        assert new.startswith(old) and len(new) > len(old)
+        report = verify_signatures(new, trust_roots=roots)
+        assert report.ok and [s.kind for s in report.timestamps][-2:] == ["document"] * 2
+        folder = key.removesuffix("bundle.pdf")
+        kept = [k for k in system.keys(system.config.archive, folder + "versions/")
+                if k.endswith("/bundle.pdf")]
+        assert [system.storage.get(system.config.archive, k) for k in kept][-1:] == [old]
+        stored = json.loads(system.storage.get(system.config.archive, folder + "report.json"))
+        assert stored["bundle"]["sha256"] == sha256_hex(new)

@@ -243,7 +243,8 @@ def test_report_json_has_the_contract_shape() -> None:
     assert out["checklist"][1]["status"] == "missing" and out["checklist"][0]["documents"] == [0]
     assert out["missing"] == ["birth_proof"] and out["extras"] == []
     assert out["status"] == "incomplete"
-    assert set(out["bundle"]) == {"key", "sha256", "pages", "pdfa", "signed"}
+    # the contract's keys, and the optional PAdES level added after it (B-B ... B-LTA)
+    assert set(out["bundle"]) == {"key", "sha256", "pages", "pdfa", "signed", "signature"}
     assert Report.model_validate_json(_report().model_dump_json()) == _report()
 
 

@@ -31,15 +31,15 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from flows.cli import main
-from flows.settings import DEFAULT_ORGANISATION
 from lab.synth.render import PageSpec, render_page
 from pipeline.errors import ExitCode
-from pipeline.sign.pki import ensure_dev_pki
+from tests.pki import Pki
 
 ID_NUMBER = "079203004321"
 NAME = "NGUYỄN THỊ XUYẾN"
 PASSPHRASE = "Mat-khau-ky-9f3c-BI-MAT"
 WRONG = "sai-mat-khau-7d1e"
+TSA_PASSWORD = "tsa-Mat-khau-4b2a"
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
@@ -89,18 +89,21 @@ def all_logs() -> Iterator[Collect]:
 
 
 @pytest.fixture
-def protected_p12(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The development signer re-wrapped in a PKCS#12 with our passphrase."""
-    state = tmp_path / "state"
-    monkeypatch.setenv("SOHOA_STATE_DIR", str(state))
-    pki = ensure_dev_pki(state, organisation=DEFAULT_ORGANISATION)
-    key, cert, extra = pkcs12.load_key_and_certificates(pki.signer_p12_bytes(), pki.passphrase())
+def protected_p12(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pki: Pki) -> Path:
+    """The agency's signer (the test PKI's) in a PKCS#12 with our passphrase, and the
+    timestamp authority production requires, with credentials (which must not leak)."""
+    monkeypatch.setenv("SOHOA_STATE_DIR", str(tmp_path / "state"))
+    key, cert, extra = pkcs12.load_key_and_certificates(pki.signer_p12().read_bytes(), b"test")
     assert key is not None and cert is not None
     data = pkcs12.serialize_key_and_certificates(
         b"signer", key, cert, extra, BestAvailableEncryption(PASSPHRASE.encode()))  # type: ignore[arg-type]
     path = tmp_path / "signer.p12"
     path.write_bytes(data)
     monkeypatch.setenv("SOHOA_SIGNING_P12", str(path))
+    monkeypatch.setenv("SOHOA_TSA_URL", pki.tsa_url)
+    monkeypatch.setenv("SOHOA_TSA_USERNAME", "sohoa")
+    monkeypatch.setenv("SOHOA_TSA_PASSWORD", TSA_PASSWORD)
+    monkeypatch.setenv("SOHOA_TRUST_ROOTS", str(pki.root_pem))
     return path
 
 
@@ -161,7 +164,7 @@ def test_no_id_number_name_or_passphrase_outside_the_bundle(
     assert ID_NUMBER in text and "XUYẾN" in text
     assert len(all_logs.lines) > 10  # the handler saw the run's records
 
-    secrets = (ID_NUMBER, NAME, "XUYẾN", PASSPHRASE)
+    secrets = (ID_NUMBER, NAME, "XUYẾN", PASSPHRASE, TSA_PASSWORD)
     assert leaks(captured.out + captured.err, *secrets) == []
     assert leaks("\n".join(all_logs.lines), *secrets) == []
     assert leaks(prefect_records("SEC-LEAK-0001", expect_artifacts=True), *secrets) == []
@@ -190,7 +193,7 @@ def test_wrong_passphrase_fails_without_showing_either(
     assert len(err) == 1 and "passphrase" in err[0].lower()
     assert "Traceback" not in captured.err and not out.exists()  # no run was started
     everything = "\n".join([captured.out, captured.err, *all_logs.lines])
-    assert leaks(everything, WRONG, PASSPHRASE) == []
+    assert leaks(everything, WRONG, PASSPHRASE, TSA_PASSWORD) == []
 
 
 # --- tampering -------------------------------------------------------------------------------

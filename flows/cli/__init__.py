@@ -17,14 +17,15 @@ from importlib import import_module
 
 from pydantic import ValidationError
 
-from flows.cli import batch, evaluate, process, review, serve, train, verify
+from flows.cli import batch, evaluate, process, retimestamp, review, serve, train, verify
 from flows.settings import Settings
 from pipeline.errors import ExitCode, SohoaError
 
 #: subcommand -> module that runs it
 COMMANDS: dict[str, str] = {
     "process": "flows.cli.process", "batch": "flows.cli.batch", "review": "flows.cli.review",
-    "verify": "flows.cli.verify", "train": "flows.cli.train",
+    "verify": "flows.cli.verify", "retimestamp": "flows.cli.retimestamp",
+    "train": "flows.cli.train",
     "evaluate": "flows.cli.evaluate", **{name: "flows.cli.serve" for name in serve.COMMANDS},
 }
 
@@ -32,7 +33,7 @@ COMMANDS: dict[str, str] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sohoa", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (process, batch, review, verify, serve, train, evaluate):
+    for module in (process, batch, review, verify, retimestamp, serve, train, evaluate):
         module.add(sub)
     return parser
 

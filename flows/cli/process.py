@@ -168,6 +168,12 @@ def write_rejected(folder: Path, out_dir: Path, reason: str, *, dossier_id: str,
     return report
 
 
+def signature_line(level: str | None) -> str:
+    from flows.signing import DEV_NOTE
+
+    return f"{level} ({DEV_NOTE})" if level in (None, "B-B") else f"{level} (archival)"
+
+
 def print_summary(report: Report, out_dir: Path, seconds: float | None) -> None:
     print(f"dossier   {report.dossier_id}  ({report.procedure})")
     print(f"status    {report.status}")
@@ -187,6 +193,7 @@ def print_summary(report: Report, out_dir: Path, seconds: float | None) -> None:
               f"conf {doc.confidence:.2f}")
     if report.bundle:
         print(f"bundle    {out_dir / 'bundle.pdf'}")
+        print(f"signature {signature_line(report.bundle.signature)}")
     print(f"report    {out_dir / 'report.json'}")
     if seconds is not None:
         print(f"time      {seconds:.1f} s", file=sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,13 +15,26 @@ from pipeline.errors import InputError
 if TYPE_CHECKING:
     from flows.settings import Settings
 
+VN_TZ = timezone(timedelta(hours=7))
+
 
 def add(sub: argparse._SubParsersAction) -> None:
     v = sub.add_parser("verify", help="check a bundle's signature and PDF/A-2b properties")
     v.add_argument("bundle", type=Path)
     v.add_argument("--trust-root", action="append", type=Path, default=[],
                    help="PEM/DER CA certificate to trust (default: configured roots)")
+    v.add_argument("--at", type=_when, metavar="DATE",
+                   help="validate as of DATE (ISO 8601, e.g. 2031-06-01 or 2031-06-01T09:00+07:00)"
+                        "; default now. Offline, from the data embedded in the bundle")
     v.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _when(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--at takes an ISO 8601 date, got {text!r}") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=VN_TZ)
 
 
 def print_json(data: Any) -> None:
@@ -36,7 +50,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.sign.verify import verify_signatures
 
     data = args.bundle.read_bytes()
-    sig = verify_signatures(data, trust_roots=trust_roots(settings, args.trust_root))
+    sig = verify_signatures(data, trust_roots=trust_roots(settings, args.trust_root), at=args.at)
     pdfa = check_pdfa(data)
     ok = sig.ok and pdfa.ok
     if args.json:
@@ -45,8 +59,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     mark = {True: "ok  ", False: "FAIL"}
     print(f"{mark[sig.ok]} signature: signer={sig.signer or '-'} time="
           f"{sig.signing_time.isoformat() if sig.signing_time else '-'}")
+    print(f"     level      {sig.level or '-'}"
+          + (" (no timestamp: valid only while the signer's certificate is)"
+             if sig.level == "B-B" else ""))
+    print(f"     checked at {(args.at.isoformat() if args.at else 'now')}, offline")
     for name in ("signed", "intact", "valid", "trusted"):
         print(f"     {name:<10} {getattr(sig, name)}")
+    for stamp in sig.timestamps:
+        until = f", authority certificate until {stamp.expires.date()}" if stamp.expires else ""
+        print(f"     timestamp  {stamp.kind:<9} {stamp.time.isoformat()} by {stamp.authority}"
+              f"{until}")
+    if sig.long_term is not None:
+        print(f"     long-term  {sig.long_term.indication}")
     for problem in sig.problems:
         print(f"     problem: {problem}")
     print(f"{mark[pdfa.ok]} PDF/A-2b")

@@ -1,4 +1,8 @@
-"""PAdES B-B signing of a finished PDF/A bundle, as an incremental update.
+"""PAdES signing of a finished PDF/A bundle, as incremental updates.
+
+B-B with the signer alone; given an :class:`~pipeline.sign.archival.Archival`, the
+signature carries a timestamp (B-T) and :mod:`pipeline.sign.archival` adds the
+validation data (B-LT) and a document timestamp (B-LTA).
 
 The signature is an invisible approval signature (zero-size widget with the
 Print flag, as PDF/A requires) in field ``SohoaSignature``; ``/Name`` carries the
@@ -20,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from pyhanko.pdf_utils.extensions import DeveloperExtension
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError as PyhankoPdfError
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyhankoSigningError
 
 from pipeline.errors import SigningError
+from pipeline.sign import archival as archival_
+from pipeline.sign.writer import metadata_preserving_writer
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +80,15 @@ def load_signer(p12: bytes | Path, passphrase: bytes) -> signers.SimpleSigner:
     return signer
 
 
-def sign_pdf(pdf: bytes, *, signer: signers.Signer, meta: SignMeta) -> bytes:
-    """Sign ``pdf`` (PAdES B-B, invisible field) and return the signed bytes.
+def sign_pdf(pdf: bytes, *, signer: signers.Signer, meta: SignMeta,
+             archival: archival_.Archival | None = None) -> bytes:
+    """Sign ``pdf`` (invisible field) and return the signed bytes: PAdES B-B, or
+    ``archival.level`` (B-T, B-LT, B-LTA) with its timestamp authority.
 
     ``pdf`` is left intact as a byte prefix of the result.
     """
     signing_time = (meta.signing_time or dt.datetime.now(VN_TZ)).astimezone(VN_TZ)
-    try:
-        writer = _MetadataPreservingWriter(io.BytesIO(pdf), strict=False)
-    except (PyhankoPdfError, ValueError, KeyError, TypeError) as exc:
-        raise SigningError(f"bundle is not a readable PDF: {_short(exc)}") from None
+    writer = metadata_preserving_writer(io.BytesIO(pdf))
     signature_meta = signers.PdfSignatureMetadata(
         field_name=meta.field_name,
         name=meta.organisation,
@@ -101,16 +104,23 @@ def sign_pdf(pdf: bytes, *, signer: signers.Signer, meta: SignMeta) -> bytes:
         invis_sig_settings=fields.InvisSigSettings(set_print_flag=True),
     )
     pdf_signer = _FixedTimePdfSigner(
-        signature_meta, signer=signer, new_field_spec=field_spec, signing_time=signing_time
+        signature_meta, signer=signer, new_field_spec=field_spec, signing_time=signing_time,
+        timestamper=archival.authority.timestamper() if archival is not None else None,
     )
     try:
         out = pdf_signer.sign_pdf(writer, existing_fields_only=False)
+    except archival_.NETWORK_ERRORS as exc:
+        raise SigningError(f"the timestamp authority did not answer: {_short(exc)}",
+                           retryable=True) from None
     except (PyhankoSigningError, PyhankoPdfError, ValueError, KeyError, TypeError) as exc:
         raise SigningError(f"signing failed: {_short(exc)}") from None
     signed = bytes(out.getbuffer())
+    if archival is not None:
+        signed = archival_.extend(signed, archival=archival)
     if not signed.startswith(pdf):  # pragma: no cover - guards the incremental contract
         raise SigningError("signing rewrote the bundle instead of appending to it")
-    log.info("signed bundle: %d -> %d bytes", len(pdf), len(signed))
+    log.info("signed bundle (%s): %d -> %d bytes",
+             archival.level if archival is not None else "B-B", len(pdf), len(signed))
     return signed
 
 
@@ -132,32 +142,3 @@ class _FixedTimePdfSigner(signers.PdfSigner):
         session = super().init_signing_session(pdf_out, existing_fields_only)
         session.system_time = self._signing_time
         return session
-
-
-class _MetadataPreservingWriter(IncrementalPdfFileWriter):
-    """Incremental writer that never touches /Info or the XMP metadata stream."""
-
-    def _update_meta(self) -> None:
-        return None
-
-    def ensure_output_version(self, version: tuple[int, int]) -> None:
-        # PDF/A-2 is based on PDF 1.7: never declare a newer version in the catalog.
-        super().ensure_output_version(min(tuple(version), _MAX_VERSION))
-
-    def register_extension(self, ext: DeveloperExtension) -> None:
-        # Extensions on top of PDF 2.0 (e.g. ISO 32002 for ECDSA keys) would claim
-        # PDF 2.0 features; the signature itself is valid PAdES without them.
-        if _version_tuple(str(ext.base_version)) > _MAX_VERSION:
-            return
-        super().register_extension(ext)
-
-
-_MAX_VERSION = (1, 7)
-
-
-def _version_tuple(name: str) -> tuple[int, int]:
-    major, _, minor = name.lstrip("/").partition(".")
-    try:
-        return int(major), int(minor or 0)
-    except ValueError:
-        return (99, 0)

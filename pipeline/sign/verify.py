@@ -6,15 +6,22 @@ is intact (hash matches), cryptographically valid, chains to one of the given
 trust roots, and nothing but validation data (DSS, document timestamps) or
 further signatures was appended after it. Added or changed pages, content or
 annotations after signing are reported as problems.
+
+The check runs now or at a given time (``at``), offline, with the validation data
+embedded in the bundle (:mod:`pipeline.sign.levels`): a B-LTA signature is judged by
+the AdES long-term validation, so it stays valid after the signer's certificate has
+expired; a B-B signature is only as good as its certificate on the day.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from asn1crypto import x509
 from pyhanko.pdf_utils.misc import PdfError as PyhankoPdfError
@@ -22,15 +29,23 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from pipeline.errors import VerificationError
+from pipeline.sign.levels import (
+    VN_TZ,
+    LongTerm,
+    Stamp,
+    level_of,
+    long_term_check,
+    quiet,
+    stamps_of,
+)
 
 log = logging.getLogger(__name__)
-
-VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")
 
 # Modifications after signing that leave the signed content untouched.
 _ALLOWED_AFTER_SIGNING = (
@@ -67,6 +82,10 @@ class SignatureReport:
     signing_time: dt.datetime | None
     problems: tuple[str, ...]
     signature_count: int = 0
+    level: str = ""  # PAdES level of the last signature: B-B, B-T, B-LT, B-LTA
+    timestamps: tuple[Stamp, ...] = ()
+    long_term: LongTerm | None = None  # the AdES verdict, for B-LTA
+    checked_at: dt.datetime | None = None  # None: now
 
     @property
     def ok(self) -> bool:
@@ -85,8 +104,10 @@ class _One:
     problems: tuple[str, ...]
 
 
-def verify_signatures(pdf: bytes, *, trust_roots: Sequence[x509.Certificate]) -> SignatureReport:
-    """Validate every signature in ``pdf`` offline (no OCSP/CRL/AIA fetching).
+def verify_signatures(pdf: bytes, *, trust_roots: Sequence[x509.Certificate],
+                      at: dt.datetime | None = None) -> SignatureReport:
+    """Validate every signature in ``pdf`` offline (no OCSP/CRL/AIA fetching), now or
+    as of ``at``.
 
     Raises :class:`VerificationError` only when the file cannot be read as a
     PDF at all; every other defect is reported in the result.
@@ -114,7 +135,13 @@ def verify_signatures(pdf: bytes, *, trust_roots: Sequence[x509.Certificate]) ->
             signing_time=None,
             problems=("the PDF carries no signature",),
         )
-    results = [_validate_one(sig, trust_roots) for sig in sigs]
+    embedded = _embedded_data(reader)
+    results = [_validate_one(sig, trust_roots, at=at, embedded=embedded) for sig in sigs]
+    level = level_of(reader, sigs[-1])
+    long_term = None
+    if level == "B-LTA":
+        long_term = long_term_check(sigs[-1], trust_roots=trust_roots, at=at)
+        results[-1] = _judged_long_term(results[-1], long_term)
     last = results[-1]
     problems: list[str] = []
     for i, res in enumerate(results):
@@ -133,8 +160,12 @@ def verify_signatures(pdf: bytes, *, trust_roots: Sequence[x509.Certificate]) ->
         signing_time=last.signing_time,
         problems=tuple(problems),
         signature_count=len(results),
+        level=level,
+        timestamps=stamps_of(reader, sigs[-1]),
+        long_term=long_term,
+        checked_at=at,
     )
-    log.info("verified %d signature(s): ok=%s", len(results), report.ok)
+    log.info("verified %d signature(s), %s: ok=%s", len(results), level, report.ok)
     return report
 
 
@@ -153,10 +184,49 @@ def _damaged_report(count: int) -> SignatureReport:
     )
 
 
-def _validate_one(sig: EmbeddedPdfSignature, roots: Sequence[x509.Certificate]) -> _One:
-    vc = ValidationContext(trust_roots=list(roots), allow_fetching=False)
+@dataclass(frozen=True)
+class _Embedded:
+    certs: list[Any] = dataclasses.field(default_factory=list)
+    ocsps: list[Any] = dataclasses.field(default_factory=list)
+    crls: list[Any] = dataclasses.field(default_factory=list)
+
+
+def _embedded_data(reader: PdfFileReader) -> _Embedded:
+    """Certificates, OCSP responses and CRLs of the document security store."""
+    if "/DSS" not in reader.root:
+        return _Embedded()
     try:
-        status = validate_pdf_signature(sig, signer_validation_context=vc)
+        store = DocumentSecurityStore.read_dss(reader)
+        context = store.as_validation_context({"trust_roots": []})
+        return _Embedded(list(store.load_certs()), list(context.ocsps), list(context.crls))
+    except _READ_ERRORS as exc:
+        log.info("document security store unreadable: %s", type(exc).__name__)
+        return _Embedded()
+
+
+def _judged_long_term(one: _One, long_term: LongTerm) -> _One:
+    """A B-LTA signature is trusted on the AdES long-term verdict, not on its
+    certificate's validity today (which ends while the archive keeps the bundle)."""
+    problems = tuple(p for p in one.problems if p not in _TRUST_PROBLEMS)
+    if not long_term.ok:
+        problems += (f"long-term validation: {long_term.indication}"
+                     + (f" ({long_term.detail})" if long_term.detail else ""),)
+    return dataclasses.replace(one, trusted=long_term.ok, valid=one.intact and long_term.ok
+                               and _crypto_ok(one), problems=problems)
+
+
+def _crypto_ok(one: _One) -> bool:
+    return not any(p in ("the signature value is invalid", _DAMAGED) for p in one.problems)
+
+
+def _validate_one(sig: EmbeddedPdfSignature, roots: Sequence[x509.Certificate], *,
+                  at: dt.datetime | None, embedded: _Embedded) -> _One:
+    vc = ValidationContext(trust_roots=list(roots), allow_fetching=False, moment=at,
+                           other_certs=embedded.certs, ocsps=embedded.ocsps,
+                           crls=embedded.crls)
+    try:
+        with quiet():
+            status = validate_pdf_signature(sig, signer_validation_context=vc)
     except _READ_ERRORS as exc:
         log.info("signature %s could not be validated: %s", sig.field_name, type(exc).__name__)
         return _One(
@@ -204,16 +274,23 @@ def _summarise(status: PdfSignatureStatus) -> _One:
     )
 
 
+_REVOKED = "the signer's certificate is revoked"
+_NOT_VALID_THEN = "the signer's certificate was not valid at the signing time"
+_NOT_FOR_SIGNING = "the signer's certificate is not allowed for document signing"
+_UNTRUSTED = "the signer's certificate does not chain to a trusted root"
+_TRUST_PROBLEMS = (_REVOKED, _NOT_VALID_THEN, _NOT_FOR_SIGNING, _UNTRUSTED)
+
+
 def _trust_problem(status: PdfSignatureStatus) -> str:
     if status.revoked:
-        return "the signer's certificate is revoked"
+        return _REVOKED
     indic = status.trust_problem_indic
     name = str(getattr(indic, "name", ""))
     if "EXPIRED" in name or "OUT_OF_BOUNDS" in name or "NOT_YET_VALID" in name:
-        return "the signer's certificate was not valid at the signing time"
+        return _NOT_VALID_THEN
     if "CHAIN_CONSTRAINTS" in name or "SIG_CONSTRAINTS" in name:
-        return "the signer's certificate is not allowed for document signing"
-    return "the signer's certificate does not chain to a trusted root"
+        return _NOT_FOR_SIGNING
+    return _UNTRUSTED
 
 
 def _signer_name(cert: x509.Certificate | None) -> str:
