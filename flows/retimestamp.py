@@ -29,7 +29,7 @@ from pipeline.delivery import (
     keep_previous_version,
     put_verified,
 )
-from pipeline.errors import SigningError, SohoaError
+from pipeline.errors import ObjectNotFound, SigningError, SohoaError
 from pipeline.sign.archival import Archival, renew
 from pipeline.sign.levels import last_stamp
 from pipeline.storage import Storage
@@ -49,9 +49,14 @@ class Renewal:
 
 
 def bundles_in(storage: Storage, bucket: str) -> list[str]:
-    """Keys of the current bundles in archive (kept versions excluded)."""
-    return sorted(o.key for o in storage.list(bucket, "")
-                  if o.key.endswith("/" + BUNDLE) and "/versions/" not in o.key)
+    """Keys of the current bundles in archive (kept versions excluded); none when the
+    archive was never written (a machine that has delivered nothing yet)."""
+    try:
+        found = storage.list(bucket, "")
+        return sorted(o.key for o in found
+                      if o.key.endswith("/" + BUNDLE) and "/versions/" not in o.key)
+    except ObjectNotFound:
+        return []
 
 
 def renew_archive(storage: Storage, bucket: str, *, archival: Archival | None,

@@ -30,6 +30,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from flows.signing import build_archival
 
     within = timedelta(days=args.within_days or settings.retimestamp_within_days)
+    print(f"archive   {settings.storage.where()} bucket {settings.storage.archive}")
     results = renew_archive(settings.storage.open(), settings.storage.archive,
                             archival=build_archival(settings), within=within,
                             now=datetime.now(UTC))
