@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from flows.settings import Settings
 from pipeline.environment import Machine
 from pipeline.errors import SigningError
-from pipeline.sign.archival import Archival, Authority, Level
+from pipeline.sign.archival import Archival, Authority
 from pipeline.sign.pki import ensure_dev_pki, load_trust_roots
 from pipeline.sign.signer import load_signer
 
@@ -64,11 +64,6 @@ def build_archival(settings: Settings) -> Archival | None:
     return Archival("B-LTA", Authority(settings.tsa_url, settings.tsa_username, password,
                                        settings.tsa_timeout_s),
                     tuple(load_trust_roots(list(settings.trust_roots))))
-
-
-def signature_level(settings: Settings) -> Level:
-    archival = build_archival(settings)
-    return archival.level if archival is not None else "B-B"
 
 
 def trust_roots(settings: Settings, extra: list[Path] | None = None) -> list[Any]:

@@ -41,7 +41,6 @@ from pipeline.sign.writer import metadata_preserving_writer
 log = logging.getLogger(__name__)
 
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
-LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
 TIMESTAMP_FIELD = "SohoaArchiveTimestamp"
 NETWORK_ERRORS = (OSError, asyncio.TimeoutError, timestamps.TimestampRequestError)
 
@@ -148,10 +147,6 @@ def _free_field_name(reader: PdfFileReader) -> str:
     while f"{TIMESTAMP_FIELD}{n}" in taken:
         n += 1
     return f"{TIMESTAMP_FIELD}{n}"
-
-
-def level_at_least(level: Level, wanted: Level) -> bool:
-    return LEVELS.index(level) >= LEVELS.index(wanted)
 
 
 def _short(exc: BaseException) -> str:
