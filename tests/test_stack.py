@@ -154,9 +154,15 @@ def test_a_stack_stopped_mid_run_finishes_its_work_when_started_again(tmp_path: 
         for dossier_id in ("STOP-1", "STOP-2"):
             fetched = sohoa("fetch", "cau-giay", dossier_id, "--wait", "300", timeout=330)
             assert "status    complete" in fetched, fetched
-        runs = _api(port, "POST", "/flow_runs/filter", {"limit": 20})
-        states = sorted((r["name"], r["state"]["name"]) for r in runs  # type: ignore[union-attr]
-                        if r["name"].startswith("STOP-"))
+        # the report is delivered before the run publishes its artifacts and ends
+        deadline = time.monotonic() + 60
+        while True:
+            runs = _api(port, "POST", "/flow_runs/filter", {"limit": 20})
+            states = sorted((r["name"], r["state"]["name"])  # type: ignore[union-attr]
+                            for r in runs if r["name"].startswith("STOP-"))
+            if all(name != "Running" for _, name in states) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
         assert states == [("STOP-1", "Completed"), ("STOP-2", "Completed")]
     finally:
         if proc.poll() is None:
