@@ -93,7 +93,8 @@ def _store(storage: Storage, bucket: str, key: str, renewed: bytes) -> str | Non
     places = Places(Place(bucket, folder), Place(bucket, folder), Place(bucket, folder),
                     dossier_id="", branch="")
     report = Report.model_validate_json(storage.get(bucket, folder + REPORT))
-    assert report.bundle is not None  # a bundle in archive always has its report entry
+    if report.bundle is None:
+        raise SigningError(f"{folder}{REPORT} names no bundle: left as it is")
     bundle = report.bundle.model_copy(update={
         "sha256": hashlib.sha256(renewed).hexdigest(), "signature": "B-LTA"})
     new = json_bytes(report.model_copy(update={"bundle": bundle}).model_dump(mode="json"))

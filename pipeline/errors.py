@@ -142,3 +142,13 @@ class ObjectNotFound(StorageError):
 def is_retryable(exc: BaseException) -> bool:
     """True only for errors the pipeline marks retryable (used by flow retry conditions)."""
     return isinstance(exc, SohoaError) and exc.retryable
+
+
+def first_line(exc: BaseException | str, limit: int = 200) -> str:
+    """The first line of an exception's (or a library's) message, for an operator's
+    message: a library's multi-line text never spills into ours."""
+    text = str(exc)
+    if not text:
+        return type(exc).__name__ if isinstance(exc, BaseException) else ""
+    return text.splitlines()[0][:limit]
+

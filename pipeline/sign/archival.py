@@ -35,7 +35,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
-from pipeline.errors import SigningError
+from pipeline.errors import SigningError, first_line
 from pipeline.sign.writer import metadata_preserving_writer
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,9 @@ def _dss_revision(pdf: bytes, sig: EmbeddedPdfSignature, *, archival: Archival,
         paths = asyncio.run(_collect(sig, context))
     except (PathBuildingError, PathValidationError) as exc:
         raise SigningError(f"the certificate cannot be validated for archiving: "
-                           f"{_short(exc)}", retryable=False) from None
+                           f"{first_line(exc)}", retryable=False) from None
     except NETWORK_ERRORS as exc:
-        raise SigningError(f"validation data could not be fetched: {_short(exc)}",
+        raise SigningError(f"validation data could not be fetched: {first_line(exc)}",
                            retryable=True) from None
     out = io.BytesIO(pdf)
     writer = metadata_preserving_writer(out)
@@ -125,10 +125,10 @@ def _dss_revision(pdf: bytes, sig: EmbeddedPdfSignature, *, archival: Archival,
                               dss_settings=TimestampDSSContentSettings(
                                   update_before_ts=True, include_vri=False))
     except NETWORK_ERRORS as exc:
-        raise SigningError(f"the timestamp authority did not answer: {_short(exc)}",
+        raise SigningError(f"the timestamp authority did not answer: {first_line(exc)}",
                            retryable=True) from None
     except (PyhankoSigningError, PathBuildingError, PathValidationError) as exc:
-        raise SigningError(f"document timestamp failed: {_short(exc)}") from None
+        raise SigningError(f"document timestamp failed: {first_line(exc)}") from None
     log.info("document timestamp added (%d bytes in all)", len(out.getvalue()))
     return out.getvalue()
 
@@ -147,8 +147,3 @@ def _free_field_name(reader: PdfFileReader) -> str:
     while f"{TIMESTAMP_FIELD}{n}" in taken:
         n += 1
     return f"{TIMESTAMP_FIELD}{n}"
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]

@@ -48,6 +48,7 @@ from pyhanko_certvalidator.policy_decl import (
 )
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from pipeline.errors import first_line
 from pipeline.sign.archival import Level
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def long_term_check(sig: EmbeddedPdfSignature, *, trust_roots: Sequence[x509.Cer
     indic = result.ades_subindic
     name = getattr(indic, "name", str(indic))
     return LongTerm(ok=indic == AdESPassed.OK, indication=f"{indic.status.name}/{name}",
-                    detail=_first_line(result.failure_msg or ""))
+                    detail=first_line(result.failure_msg or ""))
 
 
 def _spec(roots: Sequence[x509.Certificate]) -> PdfSignatureValidationSpec:
@@ -160,7 +161,7 @@ def _stamp(kind: str, signed_data: cms.SignedData) -> Stamp:
     info = signed_data["encap_content_info"]["content"].parsed
     cert = _authority(signed_data)
     return Stamp(kind=kind, time=info["gen_time"].native.astimezone(VN_TZ),
-                 authority=_name(cert) if cert is not None else "?",
+                 authority=name_of(cert) or "?",
                  expires=cert.not_valid_after.astimezone(VN_TZ) if cert is not None else None)
 
 
@@ -176,11 +177,17 @@ def _authority(signed_data: cms.SignedData) -> x509.Certificate | None:
     return None
 
 
-def _name(cert: x509.Certificate) -> str:
+def name_of(cert: x509.Certificate | None,
+            keys: tuple[str, ...] = ("common_name", "organization_name")) -> str:
+    """The first of the subject's ``keys`` it has (a signer: its organisation; an
+    authority: its common name), else the whole subject; "" without a certificate."""
+    if cert is None:
+        return ""
     subject = cert.subject.native
-    value = subject.get("common_name") or subject.get("organization_name") or ""
-    return str(value[0] if isinstance(value, list) else value) or cert.subject.human_friendly
-
-
-def _first_line(text: str) -> str:
-    return text.splitlines()[0][:200] if text else ""
+    for key in keys:
+        value = subject.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value:
+            return str(value)
+    return str(cert.subject.human_friendly)

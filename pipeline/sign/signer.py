@@ -33,7 +33,7 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyhankoSigningError
 from pyhanko.sign.general import get_pyca_cryptography_hash
 
-from pipeline.errors import SigningError
+from pipeline.errors import SigningError, first_line
 from pipeline.sign import archival as archival_
 from pipeline.sign.writer import metadata_preserving_writer
 
@@ -137,10 +137,10 @@ def sign_pdf(pdf: bytes, *, signer: signers.Signer, meta: SignMeta,
     try:
         out = pdf_signer.sign_pdf(writer, existing_fields_only=False)
     except archival_.NETWORK_ERRORS as exc:
-        raise SigningError(f"the timestamp authority did not answer: {_short(exc)}",
+        raise SigningError(f"the timestamp authority did not answer: {first_line(exc)}",
                            retryable=True) from None
     except (PyhankoSigningError, PyhankoPdfError, ValueError, KeyError, TypeError) as exc:
-        raise SigningError(f"signing failed: {_short(exc)}") from None
+        raise SigningError(f"signing failed: {first_line(exc)}") from None
     signed = bytes(out.getbuffer())
     if archival is not None:
         signed = archival_.extend(signed, archival=archival)
@@ -149,11 +149,6 @@ def sign_pdf(pdf: bytes, *, signer: signers.Signer, meta: SignMeta,
     log.info("signed bundle (%s): %d -> %d bytes",
              archival.level if archival is not None else "B-B", len(pdf), len(signed))
     return signed
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
 
 
 class _FixedTimePdfSigner(signers.PdfSigner):

@@ -34,13 +34,14 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from pipeline.errors import VerificationError
+from pipeline.errors import VerificationError, first_line
 from pipeline.sign.levels import (
     VN_TZ,
     LongTerm,
     Stamp,
     level_of,
     long_term_check,
+    name_of,
     quiet,
     stamps_of,
 )
@@ -116,7 +117,7 @@ def verify_signatures(pdf: bytes, *, trust_roots: Sequence[x509.Certificate],
         reader = PdfFileReader(io.BytesIO(pdf))
         filled = list(enumerate_sig_fields(reader, filled_status=True))
     except _READ_ERRORS as exc:
-        raise VerificationError(f"not a readable PDF: {_short(exc)}") from None
+        raise VerificationError(f"not a readable PDF: {first_line(exc)}") from None
     try:
         sigs = list(reader.embedded_regular_signatures)
     except _READ_ERRORS as exc:
@@ -268,7 +269,7 @@ def _summarise(status: PdfSignatureStatus) -> _One:
         trusted=trusted,
         whole_file=coverage == SignatureCoverageLevel.ENTIRE_FILE,
         level=level,
-        signer=_signer_name(status.signing_cert),
+        signer=name_of(status.signing_cert, ("organization_name", "common_name")),
         signing_time=when.astimezone(VN_TZ) if when is not None else None,
         problems=tuple(problems),
     )
@@ -291,21 +292,3 @@ def _trust_problem(status: PdfSignatureStatus) -> str:
     if "CHAIN_CONSTRAINTS" in name or "SIG_CONSTRAINTS" in name:
         return _NOT_FOR_SIGNING
     return _UNTRUSTED
-
-
-def _signer_name(cert: x509.Certificate | None) -> str:
-    if cert is None:
-        return ""
-    subject = cert.subject.native
-    for key in ("organization_name", "common_name"):
-        value = subject.get(key)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if value:
-            return str(value)
-    return str(cert.subject.human_friendly)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]

@@ -13,7 +13,7 @@ from pyhanko.pdf_utils.extensions import DeveloperExtension
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError as PyhankoPdfError
 
-from pipeline.errors import SigningError
+from pipeline.errors import SigningError, first_line
 
 
 def metadata_preserving_writer(stream: io.BytesIO) -> IncrementalPdfFileWriter:
@@ -21,8 +21,7 @@ def metadata_preserving_writer(stream: io.BytesIO) -> IncrementalPdfFileWriter:
     try:
         return _MetadataPreservingWriter(stream, strict=False)
     except (PyhankoPdfError, ValueError, KeyError, TypeError) as exc:
-        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise SigningError(f"bundle is not a readable PDF: {first}") from None
+        raise SigningError(f"bundle is not a readable PDF: {first_line(exc)}") from None
 
 
 class _MetadataPreservingWriter(IncrementalPdfFileWriter):
