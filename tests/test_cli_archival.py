@@ -152,3 +152,18 @@ def test_an_authority_that_fails_once_is_tried_again(agency: dict[str, str], pki
     assert flaky.auth == {f"Basic {pair}"}  # the credentials, on every request
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["bundle"]["signature"] == "B-LTA"
+
+
+def test_retimestamp_reports_a_damaged_bundle_and_goes_on(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from flows.retimestamp import renew_archive
+    from pipeline.storage.local import LocalStorage
+
+    storage = LocalStorage(tmp_path)
+    storage.ensure_bucket("archive")
+    storage.put("archive", "b/D-9/bundle.pdf", b"%PDF-1.7 torn", content_type="application/pdf")
+    found = renew_archive(storage, "archive", archival=None, within=timedelta(days=180),
+                          now=datetime.now(UTC))
+    assert [(r.key, r.action) for r in found] == [("b/D-9/bundle.pdf", "failed")]
+    assert "unreadable" in found[0].detail

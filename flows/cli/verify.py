@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +14,6 @@ from pipeline.errors import InputError
 
 if TYPE_CHECKING:
     from flows.settings import Settings
-
-VN_TZ = timezone(timedelta(hours=7))
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +32,8 @@ def _when(text: str) -> datetime:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--at takes an ISO 8601 date, got {text!r}") from None
+    from flows.cli.process import VN_TZ
+
     return when if when.tzinfo is not None else when.replace(tzinfo=VN_TZ)
 
 

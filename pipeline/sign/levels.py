@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from asn1crypto import cms, x509
+from pyhanko.pdf_utils.misc import PdfError as PdfReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESPassed
 from pyhanko.sign.validation import dss
@@ -48,7 +49,7 @@ from pyhanko_certvalidator.policy_decl import (
 )
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
-from pipeline.errors import first_line
+from pipeline.errors import VerificationError, first_line
 from pipeline.sign.archival import Level
 
 log = logging.getLogger(__name__)
@@ -150,10 +151,14 @@ def quiet() -> Iterator[None]:
 
 
 def last_stamp(pdf: bytes) -> Stamp | None:
-    """The newest timestamp of the bundle (the one a renewal must come before)."""
-    reader = PdfFileReader(io.BytesIO(pdf))
-    sigs = reader.embedded_regular_signatures
-    found = stamps_of(reader, sigs[-1]) if sigs else ()
+    """The newest timestamp of the bundle (the one a renewal must come before);
+    :class:`VerificationError` when the file or its signatures cannot be read."""
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf))
+        sigs = reader.embedded_regular_signatures
+        found = stamps_of(reader, sigs[-1]) if sigs else ()
+    except (PdfReadError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise VerificationError(f"bundle unreadable: {first_line(exc)}") from None
     return found[-1] if found else None
 
 
