@@ -16,9 +16,15 @@ from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
+# Imported here, not during the first run: the CLI imports this module while the
+# embedded API boots, so what Prefect's run engine and FastAPI's encoder (used for the
+# flow's parameters) would import on the run's critical path (~0.4 s) is loaded early.
+import fastapi.encoders  # noqa: F401
+import prefect.flow_engine  # noqa: F401
 from prefect import flow, unmapped
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -254,8 +260,11 @@ def run_folder(request: DossierRequest, *, folder: Path, out_dir: Path,
     """Run ``process-folder`` in this process (Prefect's ephemeral API; no server)."""
     settings = Settings.from_env()
     runner: Any = ThreadPoolTaskRunner(max_workers=settings.workers)
-    state: Any = process_folder.with_options(task_runner=runner)(
-        request=request, folder=str(folder), out_dir=str(out_dir), only=only,
-        decisions=None if decisions is None else decisions.model_dump(mode="json"),
-        ocr_limit=ocr_limit)
+    # No flow-run heartbeats: they let a server's services find a crashed run, and the
+    # run is this process's own; ending the heartbeat thread cost up to 1 s per run.
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        state: Any = process_folder.with_options(task_runner=runner)(
+            request=request, folder=str(folder), out_dir=str(out_dir), only=only,
+            decisions=None if decisions is None else decisions.model_dump(mode="json"),
+            ocr_limit=ocr_limit)
     return Report.model_validate(state)

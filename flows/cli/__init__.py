@@ -11,6 +11,7 @@ and argument errors stay fast.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable
 from importlib import import_module
@@ -57,7 +58,22 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.interrupted
 
 
-__all__ = ["build_parser", "main"]
+def entry() -> None:
+    """The ``sohoa`` program: :func:`main`, then exit without the interpreter's last
+    collections.
+
+    After a run the process holds a large graph of objects (Prefect, pydantic,
+    SQLAlchemy, the classifier); the collections Python makes while it shuts down
+    walked all of it for ~0.8 s per command. Frozen, they are left to the exit.
+    Every ``atexit`` hook (Prefect's event and log flushes, the embedded API's
+    stop) still runs.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
+__all__ = ["build_parser", "entry", "main"]
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

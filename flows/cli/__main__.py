@@ -1,5 +1,5 @@
 """``python -m flows.cli``: the same as the ``sohoa`` command."""
 
-from flows.cli import main
+from flows.cli import entry
 
-raise SystemExit(main())
+entry()

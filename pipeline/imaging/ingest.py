@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pikepdf
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from pipeline.errors import (
     CorruptFile,
@@ -151,11 +151,17 @@ def _open_image(name: str, data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
         raise InputError(f"{name}: image is too large to decode safely ({_why(exc)})") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise CorruptFile(f"{name}: cannot read the image header ({_why(exc)})") from exc
+    # The file is in memory: hand it to the decoder in one block, not Pillow's 64 KB
+    # ones. Each block takes the GIL back, and with the other page threads busy a
+    # 300-dpi JPEG took 4-6x longer to decode that way (same pixels either way).
+    if isinstance(img, ImageFile.ImageFile):
+        img.decodermaxblock = max(img.decodermaxblock, len(data))
+    return img
 
 
 def _why(exc: BaseException) -> str:
