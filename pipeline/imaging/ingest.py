@@ -137,8 +137,9 @@ def load_page(
         dpi, assumed = _image_dpi(img, default_dpi)
         try:
             img.load()
-            upright = ImageOps.exif_transpose(img) if fmt == "jpeg" else img
-            array = _to_array(upright)
+            if fmt == "jpeg":  # turned as its EXIF says, in place (no copy when upright)
+                ImageOps.exif_transpose(img, in_place=True)
+            array = _to_array(img)
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise CorruptFile(
                 f"{name}: cannot decode page {ref.source_page} ({_why(exc)})"
