@@ -58,8 +58,9 @@ def test_sigterm_stops_the_whole_stack(tmp_path: Path) -> None:
     folder = tmp_path / "stack"
     log = (tmp_path / "stack.out").open("w")
     env = {**os.environ, "SOHOA_STATE_DIR": str(tmp_path / "state")}
+    port = free_port()
     proc = subprocess.Popen(
-        [SOHOA, "stack", "--dir", str(folder), "--port", str(free_port()),
+        [SOHOA, "stack", "--dir", str(folder), "--port", str(port),
          "--s3-port", str(free_port())],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
@@ -70,6 +71,10 @@ def test_sigterm_stops_the_whole_stack(tmp_path: Path) -> None:
             time.sleep(1)
         children = processes_using(folder)
         assert len(children) >= 4  # S3, Prefect server, worker, watcher (and theirs)
+        # dossier runs at once: twice the cores (one run's start overlaps another's OCR)
+        deployment = _api(port, "GET", "/deployments/name/process-dossier/process-dossier")
+        limit = deployment["global_concurrency_limit"]  # type: ignore[index]
+        assert limit["limit"] == 2 * (os.cpu_count() or 1), limit
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=90) == 0
         out = (tmp_path / "stack.out").read_text()

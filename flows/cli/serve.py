@@ -38,7 +38,10 @@ def add(sub: Any) -> None:
     k.add_argument("--dir", type=Path, help="stack data folder (default: STATE_DIR/stack)")
     k.add_argument("--port", type=int, default=4200, help="Prefect server/UI port")
     k.add_argument("--s3-port", type=int, default=8333, help="S3 port")
-    k.add_argument("--max-in-flight", type=int, default=2)
+    k.add_argument("--max-in-flight", type=int, default=2 * (os.cpu_count() or 1),
+                   help="dossier runs at once (default: twice this machine's cores, so that "
+                        "one run's process start, bundle and delivery overlap another's OCR; "
+                        "OCR itself stays at one page per core)")
     sub.add_parser("recover", help="free this machine's OCR slots and run again the runs "
                                    "left running (only while none of its workers runs)")
     u = sub.add_parser("upload", help="act as a scanner station: put a dossier folder's "
