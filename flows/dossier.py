@@ -16,11 +16,6 @@ from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
-# Imported here, not during the first run: the CLI imports this module while the
-# embedded API boots, so what Prefect's run engine and FastAPI's encoder (used for the
-# flow's parameters) would import on the run's critical path (~0.4 s) is loaded early.
-import fastapi.encoders  # noqa: F401
-import prefect.flow_engine  # noqa: F401
 from prefect import flow, unmapped
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
