@@ -108,11 +108,6 @@ def time_embedded(work: Path, run: int) -> float:
     return time.perf_counter() - start
 
 
-def config_in_flight(env: dict[str, str]) -> int:
-    """The deployment's concurrency as ``sohoa stack`` sets it (SOHOA_MAX_IN_FLIGHT)."""
-    return Settings.from_env(env).max_in_flight
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=20)
@@ -142,7 +137,9 @@ def main() -> None:
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
             with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
-                apply_deployments("sohoa", max_in_flight=config_in_flight(env))
+                # runs at once as `sohoa stack` sets them; SOHOA_MAX_IN_FLIGHT to try others
+                in_flight = int(os.environ.get("SOHOA_MAX_IN_FLIGHT", 2 * (os.cpu_count() or 1)))
+                apply_deployments("sohoa", max_in_flight=in_flight)
             start_worker(stack, env, "sohoa", work / "logs")
             stack.start("watcher", [str(BIN / "sohoa"), "watch", "--interval", "1"], env,
                         work / "logs")
