@@ -10,6 +10,9 @@ task, one delivery.
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -47,13 +50,14 @@ from pipeline.delivery import IntakeDossier, Place, Places, delivered_report, pr
 from pipeline.duplicates import flag_duplicates
 from pipeline.environment import check_environment
 from pipeline.errors import InputError, SohoaError
-from pipeline.fileio import nfc
+from pipeline.fileio import file_sha256, nfc
 from pipeline.inventory import PageJob, forget_objects
 from pipeline.ocr.tesseract import OcrConfig
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, stage_fingerprint
 from pipeline.report import build_report
 from pipeline.review import apply_review
+from pipeline.sign.archival import Archival
 from pipeline.sign.signer import SignMeta
 from pipeline.storage import LocalStorage, Storage, open_storage
 
@@ -159,27 +163,47 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
     plan = settle(plan_dossier(outcomes, classifier=classifier, procedure=procedure,
                                facts=request.facts, review_threshold=REVIEW_THRESHOLD),
                   review, request=request, catalog=catalog, procedure=procedure, io=io)
-    signed = None
-    if plan.bundle_outcomes:
-        created = datetime.now(VN_TZ).replace(microsecond=0)
-        meta = archive_metadata(plan, dossier_id=request.dossier_id, procedure=procedure,
-                                branch=request.branch, catalog=catalog, created=created,
-                                submitted_at=request.submitted_at)
-        pdf = assemble_bundle(plan, marks_from=catalog, meta=meta, created=created)
-        signed = sign_bundle(pdf, signer=signer, archival=archival,
-                             meta=SignMeta(organisation=settings.organisation))
-    report = build_report(plan, dossier_id=request.dossier_id, procedure_id=procedure.id,
-                          branch=request.branch, facts=request.facts, bundle=signed,
-                          signature=archival.level if archival is not None else "B-B",
-                          generated_at=datetime.now(VN_TZ),
-                          engine={**engine_versions(machine),
-                                  "classifier": classifier_version(classifier)})
-    link = deliver_task(io.storage, io.places, io.intake, bundle=signed, report=report,
-                        consume_intake=io.consume_intake)
+    with scratch_folder(settings.work_dir) as folder:
+        signed = make_bundle(plan, request=request, catalog=catalog, procedure=procedure,
+                             signing=(signer, archival, settings.organisation), folder=folder)
+        report = build_report(plan, dossier_id=request.dossier_id, procedure_id=procedure.id,
+                              branch=request.branch, facts=request.facts,
+                              bundle_sha256=None if signed is None else file_sha256(signed),
+                              signature=archival.level if archival is not None else "B-B",
+                              generated_at=datetime.now(VN_TZ),
+                              engine={**engine_versions(machine),
+                                      "classifier": classifier_version(classifier)})
+        link = deliver_task(io.storage, io.places, io.intake, bundle=signed, report=report,
+                            consume_intake=io.consume_intake)
     forget_objects(settings.work_dir, {job.sha256 for job in jobs})
     publish_artifacts(report, bundle_link=link)
     notify_webhook(request, report, secret=settings.webhook_secret)
     return report
+
+
+def make_bundle(plan: Plan, *, request: DossierRequest, catalog: Catalog,
+                procedure: Procedure, signing: tuple[Any, Archival | None, str],
+                folder: Path) -> Path | None:
+    """The signed bundle of the plan's pages in ``folder`` (``signing``: the flow's signer,
+    its archival level, the organisation), or None when the plan has no page for it."""
+    if not plan.bundle_outcomes:
+        return None
+    created = datetime.now(VN_TZ).replace(microsecond=0)
+    meta = archive_metadata(plan, dossier_id=request.dossier_id, procedure=procedure,
+                            branch=request.branch, catalog=catalog, created=created,
+                            submitted_at=request.submitted_at)
+    pdf = assemble_bundle(plan, marks_from=catalog, meta=meta, created=created, folder=folder)
+    signer, archival, organisation = signing
+    return sign_bundle(pdf, signer=signer, archival=archival,
+                       meta=SignMeta(organisation=organisation))
+
+
+@contextmanager
+def scratch_folder(work_dir: Path) -> Iterator[Path]:
+    """A folder of the work area for one run's bundle files, removed when the run ends."""
+    (work_dir / "bundles").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work_dir / "bundles") as folder:
+        yield Path(folder)
 
 
 def settle(plan: Plan, review: Reviewing, *, request: DossierRequest, catalog: Catalog,

@@ -84,6 +84,18 @@ class EmbeddedApi:
 
 _current: EmbeddedApi | None = None
 
+#: The embedded API serves one process and dies with it: no UI, no scheduler, no one to
+#: read task runs, logs or events afterwards. Flow runs, their states, parameters and
+#: artifacts are kept; recording every task run and shipping logs to the API cost about
+#: an eighth of a ``sohoa batch``'s CPU (docs/benchmarks.md). Set any of these to keep it.
+EMBEDDED_DEFAULTS: dict[str, str] = {
+    **{f"PREFECT_SERVER_SERVICES_{service}_ENABLED": "false"
+       for service in ("SCHEDULER", "LATE_RUNS", "FOREMAN", "CANCELLATION_CLEANUP",
+                       "PAUSE_EXPIRATIONS", "TRIGGERS", "REPOSSESSOR", "TASK_RUN_RECORDER",
+                       "EVENT_PERSISTER", "CLEANUP_RECONCILER")},
+    "PREFECT_LOGGING_TO_API_ENABLED": "false",
+}
+
 
 def prefect_defaults(verbose: bool) -> None:
     """Quiet, lean defaults for Prefect in this process, before Prefect is imported.
@@ -98,9 +110,7 @@ def prefect_defaults(verbose: bool) -> None:
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
     }
     if not os.environ.get("PREFECT_API_URL"):
-        for service in ("SCHEDULER", "LATE_RUNS", "FOREMAN", "CANCELLATION_CLEANUP",
-                        "PAUSE_EXPIRATIONS", "TRIGGERS", "REPOSSESSOR"):
-            defaults[f"PREFECT_SERVER_SERVICES_{service}_ENABLED"] = "false"
+        defaults.update(EMBEDDED_DEFAULTS)
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
 

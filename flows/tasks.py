@@ -29,9 +29,9 @@ from pipeline.imaging.ingest import load_page
 from pipeline.inventory import PageJob
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, process_page
-from pipeline.pdf.bundle import ArchiveMetadata, BundlePage, build_bundle
+from pipeline.pdf import ArchiveMetadata, BundlePage, write_bundle
 from pipeline.sign.archival import Archival
-from pipeline.sign.signer import SignMeta, sign_pdf
+from pipeline.sign.signer import SignMeta, sign_file
 from pipeline.storage import Storage
 from pipeline.types import PageRef
 
@@ -121,13 +121,18 @@ def process_page_task(job: PageJob, *, config: PageConfig, made_by: str, storage
 
 @task(name="assemble-bundle", cache_policy=NO_CACHE)
 def assemble_bundle(plan: Plan, *, marks_from: Any, meta: ArchiveMetadata,
-                    created: datetime) -> bytes:
-    pages = []
-    for o in plan.bundle_outcomes:
-        assert o.image is not None and o.ocr is not None
-        pages.append(BundlePage(image=replace(o.image, data=o.image_bytes()), words=o.ocr.words,
-                                ocr_width=o.ocr.width, ocr_height=o.ocr.height))
-    return build_bundle(pages, outline=bookmarks(plan, marks_from), meta=meta, created=created)
+                    created: datetime, folder: Path) -> Path:
+    """``folder/bundle.pdf``, each page image read from the work area when it is added."""
+    def pages() -> Iterator[BundlePage]:
+        for o in plan.bundle_outcomes:
+            assert o.image is not None and o.ocr is not None
+            yield BundlePage(image=replace(o.image, data=o.image_bytes()), words=o.ocr.words,
+                             ocr_width=o.ocr.width, ocr_height=o.ocr.height)
+
+    path = folder / "bundle.pdf"
+    write_bundle(pages(), path, outline=bookmarks(plan, marks_from), meta=meta,
+                 created=created, scratch=folder)
+    return path
 
 
 #: a timestamp authority or a CA's OCSP/CRL server that does not answer: try again
@@ -137,14 +142,17 @@ SIGN_RETRY_DELAYS_S: list[float] = [5, 30, 120]
 @task(name="sign-bundle", cache_policy=NO_CACHE, persist_result=False,
       retries=len(SIGN_RETRY_DELAYS_S), retry_delay_seconds=SIGN_RETRY_DELAYS_S,
       retry_condition_fn=retry_if_retryable)
-def sign_bundle(pdf: bytes, *, signer: Any, meta: SignMeta, archival: Archival | None) -> bytes:
-    """PAdES B-B, or B-LTA with the timestamp authority (pipeline.sign)."""
-    return sign_pdf(pdf, signer=signer, meta=meta, archival=archival)
+def sign_bundle(pdf: Path, *, signer: Any, meta: SignMeta, archival: Archival | None) -> Path:
+    """PAdES B-B, or B-LTA with the timestamp authority (pipeline.sign): ``signed.pdf``
+    beside ``pdf``, file to file."""
+    signed = pdf.with_name("signed.pdf")
+    sign_file(pdf, signed, signer=signer, meta=meta, archival=archival)
+    return signed
 
 
 @task(name="deliver", **STORAGE_TASK)
 def deliver_task(storage: Storage, places: Places, intake: IntakeDossier, *,
-                 bundle: bytes | None, report: Report, consume_intake: bool) -> str | None:
+                 bundle: Path | None, report: Report, consume_intake: bool) -> str | None:
     """Bundle, originals, quarantine, report last (verified); then clear intake."""
     link = delivery.deliver(storage, places, intake, bundle=bundle, report=report,
                             consume_intake=consume_intake)

@@ -15,10 +15,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from models.schemas import QuarantineEntry, QuarantineFile, QuarantineReason, Report
 from pipeline.errors import ObjectNotFound, StorageError
+from pipeline.fileio import file_sha256
 from pipeline.storage.base import Storage, object_sha256, sha256_bytes, verify_copy
 from pipeline.storage.config import StorageConfig
 
@@ -108,13 +110,19 @@ def json_bytes(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def put_verified(storage: Storage, place: Place, name: str, data: bytes,
+def put_verified(storage: Storage, place: Place, name: str, data: bytes | Path,
                  content_type: str = "application/octet-stream") -> str:
-    """Store ``data`` atomically and read it back: its sha256, or StorageError (retryable)."""
-    expected = sha256_bytes(data)
-    storage.put(place.bucket, place.key(name), data, content_type=content_type)
-    if object_sha256(storage, place.bucket, place.key(name), trust_metadata=False) != expected:
-        raise StorageError(f"{place.bucket}/{place.key(name)} does not read back as written",
+    """Store ``data`` (bytes, or a local file streamed, never whole in memory) atomically
+    and read it back: its sha256, or StorageError (retryable)."""
+    key = place.key(name)
+    if isinstance(data, Path):
+        expected = file_sha256(data)
+        storage.put_file(place.bucket, key, data, content_type=content_type)
+    else:
+        expected = sha256_bytes(data)
+        storage.put(place.bucket, key, data, content_type=content_type)
+    if object_sha256(storage, place.bucket, key, trust_metadata=False) != expected:
+        raise StorageError(f"{place.bucket}/{key} does not read back as written",
                            retryable=True)
     return expected
 
@@ -164,7 +172,7 @@ def clear_intake(storage: Storage, place: Place, names: Iterable[str]) -> None:
 
 
 # --- the delivery ------------------------------------------------------------------------
-def deliver(storage: Storage, places: Places, intake: IntakeDossier, *, bundle: bytes | None,
+def deliver(storage: Storage, places: Places, intake: IntakeDossier, *, bundle: Path | None,
             report: Report, consume_intake: bool) -> str | None:
     """Store the results and originals, verified; a link to the bundle if there is one.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -18,13 +17,13 @@ def build_report(
     procedure_id: str,
     branch: str,
     facts: Mapping[str, bool],
-    bundle: bytes | None,
+    bundle_sha256: str | None,
     generated_at: datetime,
     engine: Mapping[str, str],
     signature: str = "B-B",
 ) -> Report:
-    """The dossier's report; ``bundle`` is the signed bundle (PAdES ``signature`` level),
-    if one was made."""
+    """The dossier's report; ``bundle_sha256`` is the digest of the signed bundle (PAdES
+    ``signature`` level), if one was made."""
     pages = [_page_entry(plan, i) for i in range(len(plan.outcomes))]
     documents = [
         {
@@ -50,8 +49,8 @@ def build_report(
          "note": plan.outcomes[i].error}
         for i in plan.review_pages
     ]
-    bundle_info = None if bundle is None else {
-        "key": "bundle.pdf", "sha256": hashlib.sha256(bundle).hexdigest(),
+    bundle_info = None if bundle_sha256 is None else {
+        "key": "bundle.pdf", "sha256": bundle_sha256,
         "pages": len(plan.bundle_outcomes), "pdfa": "2b", "signed": True,
         "signature": signature}
     return Report.model_validate({

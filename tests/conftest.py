@@ -14,6 +14,10 @@ if "PREFECT_HOME" not in os.environ:
     os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="sohoa-prefect-")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# Tests read task runs (retries, cached pages) and logs (no personal data in them) back
+# from the embedded API, which by default records neither (flows.embedded_api).
+os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED", "true")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "true")
 
 from tests.pki import pki  # noqa: E402, F401
 from tests.s3server import s3_server  # noqa: E402, F401

@@ -33,7 +33,7 @@ def plan(outcomes: list[PageOutcome]):  # type: ignore[no-untyped-def]
 
 def report(p) -> dict:  # type: ignore[no-untyped-def]
     return build_report(p, dossier_id="X", procedure_id="birth_registration", branch="b",
-                        facts={}, bundle=None, generated_at=datetime.now(UTC),
+                        facts={}, bundle_sha256=None, generated_at=datetime.now(UTC),
                         engine={}).model_dump(mode="json")
 
 

@@ -260,6 +260,48 @@ def test_invalid_inputs_rejected(built: Built) -> None:
         build_bundle([], outline=[], meta=meta(), created=CREATED)
 
 
+def test_a_long_bundle_is_written_from_pages_read_one_stage_at_a_time(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_bundle takes a generator and never holds more than a stage of page images:
+    a stage is written to disk before the pages of the next one are asked for."""
+    from pipeline.pdf import bundle
+
+    count = 2 * bundle.PAGES_PER_STAGE + 5
+    asked: list[int] = []
+    seen_at_stage: list[int] = []
+
+    def pages() -> Iterator[BundlePage]:
+        for i in range(count):
+            asked.append(i)
+            yield built.pages[i % 3]
+
+    real_stage = bundle._write_stage
+
+    def stage(staged: list[BundlePage], path: Path) -> Path:
+        seen_at_stage.append(len(asked))
+        return real_stage(staged, path)
+
+    monkeypatch.setattr(bundle, "_write_stage", stage)
+    out = tmp_path / "long.pdf"
+    marks = [Bookmark("Đầu", 0), Bookmark("Cuối", count - 1)]
+    bundle.write_bundle(pages(), out, outline=marks, meta=meta(pages=count), created=CREATED,
+                        scratch=tmp_path)
+    n = bundle.PAGES_PER_STAGE
+    assert seen_at_stage == [n, 2 * n, count]  # never a page of the next stage early
+    assert list(tmp_path.iterdir()) == [out]  # the staging files are gone
+    with pikepdf.open(out) as pdf:
+        assert len(pdf.pages) == count
+        for i, page in enumerate(pdf.pages):
+            image = page.Resources.XObject.Im0
+            assert image.read_raw_bytes() == built.pages[i % 3].image.data
+        assert [item.title for item in pdf.open_outline().root] == ["Đầu", "Cuối"]
+    text = run(["pdftotext", "-f", str(count), "-l", str(count), str(out), "-"]).stdout
+    assert PAGES[(count - 1) % 3][0].split()[0] in text.decode()
+    report = check_pdfa(out.read_bytes())
+    assert report.ok, report.failed()
+
+
 def _sign(pdf: bytes) -> bytes:
     from asn1crypto import keys, x509
     from cryptography import x509 as cx509

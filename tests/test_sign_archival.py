@@ -16,7 +16,14 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from pipeline.errors import SigningError
 from pipeline.pdf import check_pdfa
-from pipeline.sign import SignMeta, load_signer, load_trust_roots, sign_pdf, verify_signatures
+from pipeline.sign import (
+    SignMeta,
+    load_signer,
+    load_trust_roots,
+    sign_file,
+    sign_pdf,
+    verify_signatures,
+)
 from pipeline.sign.archival import Archival, Authority, Level, renew
 from pipeline.sign.levels import last_stamp
 from pipeline.sign.writer import metadata_preserving_writer
@@ -141,3 +148,18 @@ def test_untrusted_roots_fail_the_long_term_check(lta: bytes, tmp_path: Path) ->
     other = ensure_dev_pki(tmp_path, organisation="Someone else")
     report = verify_signatures(lta, trust_roots=load_trust_roots([other.ca_cert]))
     assert not report.ok and report.long_term is not None and not report.long_term.ok
+
+
+def test_a_file_is_signed_to_b_lta_file_to_file(pki: Pki, bundle: bytes, tmp_path: Path) -> None:  # noqa: F811
+    """sign_file (the flows' path: the bundle never whole in memory) reaches B-LTA too, and
+    an attempt over the remains of a failed one starts the target afresh."""
+    source, target = tmp_path / "bundle.pdf", tmp_path / "signed.pdf"
+    source.write_bytes(bundle)
+    target.write_bytes(b"left over by a failed attempt " * 100_000)
+    sign_file(source, target, signer=load_signer(pki.signer_p12(), b"test"), meta=META,
+              archival=archival(pki))
+    signed = target.read_bytes()
+    assert source.read_bytes() == bundle and signed.startswith(bundle)
+    report = verify_signatures(signed, trust_roots=roots(pki))
+    assert report.ok and report.level == "B-LTA", report.problems
+    assert check_pdfa(signed).ok

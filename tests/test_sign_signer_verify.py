@@ -27,6 +27,7 @@ from pipeline.sign import (
     ensure_dev_pki,
     load_signer,
     load_trust_roots,
+    sign_file,
     sign_pdf,
     verify_signatures,
 )
@@ -144,6 +145,21 @@ def test_explicit_signing_time_is_written_in_vietnam_time(unsigned: bytes, dev: 
     assert report.signing_time == when
     assert report.signing_time is not None
     assert report.signing_time.isoformat() == "2026-11-20T09:15:30+07:00"
+
+
+def test_signing_a_file_appends_the_same_signature_as_signing_bytes(unsigned: bytes, dev: tuple,
+                                                          tmp_path: Path) -> None:
+    when = dt.datetime(2026, 11, 20, 2, 15, 30, tzinfo=dt.UTC)
+    meta = SignMeta(organisation=ORG, signing_time=when)
+    source, target = tmp_path / "bundle.pdf", tmp_path / "signed.pdf"
+    source.write_bytes(unsigned)
+    sign_file(source, target, signer=dev[0], meta=meta)
+    signed = target.read_bytes()
+    # the same revision as sign_pdf's, but for the random half of the new /ID
+    assert signed.startswith(unsigned)
+    assert len(signed) == len(sign_pdf(unsigned, signer=dev[0], meta=meta))
+    report = verify_signatures(signed, trust_roots=dev[1])
+    assert report.ok and report.signing_time == when
 
 
 def test_naive_signing_time_is_rejected() -> None:

@@ -2,15 +2,25 @@
 the invisible OCR text over it, Vietnamese bookmarks, XMP + Info metadata and
 an sRGB output intent. Output is deterministic for the same inputs and
 ``created``; it is written without linearization so that a signature can be
-appended later as an incremental update."""
+appended later as an incremental update.
+
+Memory stays flat in the number of pages: :func:`write_bundle` takes the pages
+one at a time and writes them to scratch PDFs of ``PAGES_PER_STAGE`` pages; qpdf's
+own page merge (QPDFJob, as ``qpdf --empty --pages``) joins them, and the bundle is
+saved from the joined file: qpdf reads each page image from disk while it writes,
+so no more than one stage of page images is ever in memory."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from itertools import islice
+from pathlib import Path
+from typing import BinaryIO
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String
@@ -25,6 +35,8 @@ from pipeline.pdf.xmp import build_xmp, keywords_text
 from pipeline.types import Word
 
 PRODUCER = "sohoa (pikepdf)"
+#: pages (page images) held in memory at once while a bundle is written
+PAGES_PER_STAGE = 16
 OUTPUT_CONDITION = "sRGB IEC61966-2.1"
 
 
@@ -71,10 +83,7 @@ def _num(value: float) -> str:
     return text or "0"
 
 
-def _add_page(pdf: pikepdf.Pdf, page: BundlePage, font: pikepdf.Object) -> None:
-    img = page.image
-    width_pt = round(img.width / img.dpi * 72.0, 3)
-    height_pt = round(img.height / img.dpi * 72.0, 3)
+def _image_xobject(pdf: pikepdf.Pdf, img: EncodedImage) -> pikepdf.Stream:
     xobject = pikepdf.Stream(pdf, img.data)
     xobject.Type = Name.XObject
     xobject.Subtype = Name.Image
@@ -83,6 +92,13 @@ def _add_page(pdf: pikepdf.Pdf, page: BundlePage, font: pikepdf.Object) -> None:
     xobject.ColorSpace = Name("/" + img.colorspace)
     xobject.BitsPerComponent = 8
     xobject.Filter = Name("/" + img.filter)
+    return xobject
+
+
+def _add_page(pdf: pikepdf.Pdf, page: BundlePage, font: pikepdf.Object) -> None:
+    img = page.image
+    width_pt = round(img.width / img.dpi * 72.0, 3)
+    height_pt = round(img.height / img.dpi * 72.0, 3)
     draw = f"q\n{_num(width_pt)} 0 0 {_num(height_pt)} 0 0 cm\n/Im0 Do\nQ\n".encode("ascii")
     text = text_layer_ops(
         page.words,
@@ -91,7 +107,7 @@ def _add_page(pdf: pikepdf.Pdf, page: BundlePage, font: pikepdf.Object) -> None:
         page_w_pt=width_pt,
         page_h_pt=height_pt,
     )
-    resources = Dictionary(XObject=Dictionary(Im0=pdf.make_indirect(xobject)))
+    resources = Dictionary(XObject=Dictionary(Im0=pdf.make_indirect(_image_xobject(pdf, img))))
     resources.Font = Dictionary({FONT_RESOURCE: font})
     page_dict = Dictionary(
         Type=Name.Page,
@@ -140,20 +156,100 @@ def _add_metadata(pdf: pikepdf.Pdf, meta: ArchiveMetadata, created: datetime) ->
     pdf.trailer.Info = pdf.make_indirect(info)
 
 
-def _validate(pages: Sequence[BundlePage], outline: Sequence[Bookmark],
-              meta: ArchiveMetadata, created: datetime) -> None:
-    if not pages:
+def _check_page(page: BundlePage) -> None:
+    if page.ocr_width <= 0 or page.ocr_height <= 0:
+        raise PdfError("bundle page has a non-positive OCR image size")
+
+
+def _check_whole(count: int, outline: Sequence[Bookmark], meta: ArchiveMetadata) -> None:
+    if not count:
         raise PdfError("a bundle needs at least one page")
-    if meta.page_count != len(pages):
-        raise PdfError(f"metadata page_count {meta.page_count} != {len(pages)} bundle pages")
+    if meta.page_count != count:
+        raise PdfError(f"metadata page_count {meta.page_count} != {count} bundle pages")
+    for mark in outline:
+        if not 0 <= mark.page_index < count:
+            raise PdfError(f"bookmark points to page index {mark.page_index} out of range")
+
+
+def _stages(pages: Iterable[BundlePage]) -> Iterator[list[BundlePage]]:
+    it = iter(pages)
+    while stage := list(islice(it, PAGES_PER_STAGE)):
+        yield stage
+
+
+def _write_stage(pages: Sequence[BundlePage], path: Path) -> Path:
+    """A scratch PDF of ``pages`` (each with its image, text layer and font)."""
+    with pikepdf.new() as stage:
+        font = add_glyphless_font(stage)
+        for page in pages:
+            _check_page(page)
+            _add_page(stage, page, font)
+        stage.save(path)
+    return path
+
+
+def _join(stages: Sequence[Path], path: Path) -> None:
+    """The pages of ``stages`` in one file, by qpdf's page merge (stream data is read
+    from the stage files while the joined file is written, never all at once)."""
+    try:
+        pikepdf.Job(["qpdf", "--deterministic-id", "--empty",
+                     "--pages", *map(str, stages), "--", str(path)]).run()
+    except (pikepdf.PdfError, RuntimeError) as exc:  # pragma: no cover - qpdf failure
+        raise PdfError(f"could not join the bundle's pages: {exc}") from exc
+
+
+def write_bundle(
+    pages: Iterable[BundlePage],
+    out: Path | BinaryIO,
+    *,
+    outline: Sequence[Bookmark],
+    meta: ArchiveMetadata,
+    created: datetime,
+    scratch: Path | None = None,
+) -> None:
+    """Write the PDF/A-2b bundle to ``out`` (a path or a binary stream).
+
+    ``pages`` is consumed once, in order: pass a generator that reads each page's
+    image when asked, and at most ``PAGES_PER_STAGE`` of them are in memory at once
+    (scratch files under ``scratch``, default the system's temporary folder).
+    """
     if created.utcoffset() is None:
         raise PdfError("bundle creation time must carry a time zone")
-    for mark in outline:
-        if not 0 <= mark.page_index < len(pages):
-            raise PdfError(f"bookmark points to page index {mark.page_index} out of range")
-    for page in pages:
-        if page.ocr_width <= 0 or page.ocr_height <= 0:
-            raise PdfError("bundle page has a non-positive OCR image size")
+    with tempfile.TemporaryDirectory(prefix="sohoa-bundle-", dir=scratch) as tmp:
+        folder = Path(tmp)
+        stages, count = [], 0
+        for n, stage in enumerate(_stages(pages)):
+            stages.append(_write_stage(stage, folder / f"stage-{n:05d}.pdf"))
+            count += len(stage)
+        _check_whole(count, outline, meta)
+        _join(stages, folder / "joined.pdf")
+        with pikepdf.open(folder / "joined.pdf") as pdf:
+            _finish(pdf, outline=outline, meta=meta, created=created)
+            try:
+                pdf.save(
+                    out,
+                    min_version="1.7",
+                    force_version="1.7",
+                    deterministic_id=True,
+                    compress_streams=True,
+                    object_stream_mode=pikepdf.ObjectStreamMode.disable,
+                    linearize=False,
+                    fix_metadata_version=False,  # keep our XMP packet byte for byte
+                )
+            except pikepdf.PdfError as exc:  # pragma: no cover - pikepdf internal failure
+                raise PdfError(f"could not write the bundle: {exc}") from exc
+
+
+def _finish(pdf: pikepdf.Pdf, *, outline: Sequence[Bookmark], meta: ArchiveMetadata,
+            created: datetime) -> None:
+    """Bookmarks, catalog entries, output intent and metadata."""
+    with pdf.open_outline() as tree:
+        for mark in outline:
+            tree.root.append(pikepdf.OutlineItem(mark.title, mark.page_index))
+    pdf.Root.PageMode = Name.UseOutlines
+    pdf.Root.Lang = String(meta.language)
+    _add_output_intent(pdf)
+    _add_metadata(pdf, meta, created)
 
 
 def build_bundle(
@@ -164,30 +260,6 @@ def build_bundle(
     created: datetime,
 ) -> bytes:
     """The PDF/A-2b bundle as bytes (deterministic for equal inputs and ``created``)."""
-    _validate(pages, outline, meta, created)
-    pdf = pikepdf.new()
-    font = add_glyphless_font(pdf)
-    for page in pages:
-        _add_page(pdf, page, font)
-    with pdf.open_outline() as tree:
-        for mark in outline:
-            tree.root.append(pikepdf.OutlineItem(mark.title, mark.page_index))
-    pdf.Root.PageMode = Name.UseOutlines
-    pdf.Root.Lang = String(meta.language)
-    _add_output_intent(pdf)
-    _add_metadata(pdf, meta, created)
     buf = io.BytesIO()
-    try:
-        pdf.save(
-            buf,
-            min_version="1.7",
-            force_version="1.7",
-            deterministic_id=True,
-            compress_streams=True,
-            object_stream_mode=pikepdf.ObjectStreamMode.disable,
-            linearize=False,
-            fix_metadata_version=False,  # keep our XMP packet byte for byte
-        )
-    except pikepdf.PdfError as exc:  # pragma: no cover - pikepdf internal failure
-        raise PdfError(f"could not write the bundle: {exc}") from exc
+    write_bundle(pages, buf, outline=outline, meta=meta, created=created)
     return buf.getvalue()

@@ -22,7 +22,7 @@ import base64
 import io
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from asn1crypto import x509
 from pyhanko.pdf_utils.misc import PdfError as PyhankoPdfError
@@ -79,28 +79,37 @@ class Archival:
 
 def extend(signed: bytes, *, archival: Archival) -> bytes:
     """Add B-LT data (and for B-LTA a document timestamp) after the last signature."""
+    out = io.BytesIO(signed)
+    extend_in_place(out, archival=archival)
+    return out.getvalue()
+
+
+def extend_in_place(stream: BinaryIO, *, archival: Archival) -> None:
+    """:func:`extend` on a seekable, writable stream (a file opened ``w+b`` or ``r+b``)."""
     if archival.level in ("B-B", "B-T"):
-        return signed
-    reader = PdfFileReader(io.BytesIO(signed))
+        return
+    reader = PdfFileReader(stream)
     last = reader.embedded_regular_signatures[-1]
-    return _dss_revision(signed, last, archival=archival,
-                         stamp=archival.level == "B-LTA")
+    _dss_revision(stream, last, archival=archival, stamp=archival.level == "B-LTA")
 
 
 def renew(pdf: bytes, *, archival: Archival) -> bytes:
     """A new document timestamp over the bundle, with the validation data of the
     last timestamp (or of the last signature, when the bundle has no timestamp yet)."""
+    out = io.BytesIO(pdf)
     try:
-        reader = PdfFileReader(io.BytesIO(pdf))
+        reader = PdfFileReader(out)
         stamps = list(reader.embedded_timestamp_signatures)
         cover = stamps[-1] if stamps else reader.embedded_regular_signatures[-1]
     except (PyhankoPdfError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise SigningError(f"bundle has no readable signature to renew: {exc}") from None
-    return _dss_revision(pdf, cover, archival=archival, stamp=True)
+    _dss_revision(out, cover, archival=archival, stamp=True)
+    return out.getvalue()
 
 
-def _dss_revision(pdf: bytes, sig: EmbeddedPdfSignature, *, archival: Archival,
-                  stamp: bool) -> bytes:
+def _dss_revision(out: BinaryIO, sig: EmbeddedPdfSignature, *, archival: Archival,
+                  stamp: bool) -> None:
+    """Append the validation data of ``sig`` (and a document timestamp) to ``out``."""
     context = archival.fetching_context()
     try:
         paths = asyncio.run(_collect(sig, context))
@@ -110,13 +119,12 @@ def _dss_revision(pdf: bytes, sig: EmbeddedPdfSignature, *, archival: Archival,
     except NETWORK_ERRORS as exc:
         raise SigningError(f"validation data could not be fetched: {first_line(exc)}",
                            retryable=True) from None
-    out = io.BytesIO(pdf)
     writer = metadata_preserving_writer(out)
     dss.DocumentSecurityStore.supply_dss_in_writer(
         writer, sig_contents=None, paths=paths, validation_context=context)
     if not stamp:
         writer.write_in_place()
-        return out.getvalue()
+        return
     stamper = PdfTimeStamper(archival.authority.timestamper(),
                              field_name=_free_field_name(sig.reader),
                              invis_settings=fields.InvisSigSettings(set_print_flag=True))
@@ -129,8 +137,7 @@ def _dss_revision(pdf: bytes, sig: EmbeddedPdfSignature, *, archival: Archival,
                            retryable=True) from None
     except (PyhankoSigningError, PathBuildingError, PathValidationError) as exc:
         raise SigningError(f"document timestamp failed: {first_line(exc)}") from None
-    log.info("document timestamp added (%d bytes in all)", len(out.getvalue()))
-    return out.getvalue()
+    log.info("document timestamp added (%d bytes in all)", out.seek(0, io.SEEK_END))
 
 
 async def _collect(sig: EmbeddedPdfSignature, context: ValidationContext) -> list[Any]:

@@ -22,7 +22,7 @@ import functools
 import io
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
@@ -114,8 +114,29 @@ def sign_pdf(pdf: bytes, *, signer: signers.Signer, meta: SignMeta,
 
     ``pdf`` is left intact as a byte prefix of the result.
     """
+    out = io.BytesIO()
+    _sign_stream(io.BytesIO(pdf), out, signer=signer, meta=meta, archival=archival)
+    signed = out.getvalue()
+    if not signed.startswith(pdf):  # pragma: no cover - guards the incremental contract
+        raise SigningError("signing rewrote the bundle instead of appending to it")
+    return signed
+
+
+def sign_file(source: Path, target: Path, *, signer: signers.Signer, meta: SignMeta,
+              archival: archival_.Archival | None = None) -> None:
+    """:func:`sign_pdf` from file to file: ``target`` is ``source`` with the signature
+    (and archival revisions) appended, written in chunks, never whole in memory.
+    ``target`` is rewritten from the start, so a failed attempt can simply be retried."""
+    with open(source, "rb") as src, open(target, "w+b") as dst:
+        _sign_stream(src, dst, signer=signer, meta=meta, archival=archival)
+
+
+def _sign_stream(src: BinaryIO, dst: BinaryIO, *, signer: signers.Signer, meta: SignMeta,
+                 archival: archival_.Archival | None) -> None:
+    """Write ``src`` then its signature to ``dst`` (seekable, readable), then extend it
+    in place to ``archival.level``."""
     signing_time = (meta.signing_time or dt.datetime.now(VN_TZ)).astimezone(VN_TZ)
-    writer = metadata_preserving_writer(io.BytesIO(pdf))
+    writer = metadata_preserving_writer(src)
     signature_meta = signers.PdfSignatureMetadata(
         field_name=meta.field_name,
         name=meta.organisation,
@@ -135,20 +156,16 @@ def sign_pdf(pdf: bytes, *, signer: signers.Signer, meta: SignMeta,
         timestamper=archival.authority.timestamper() if archival is not None else None,
     )
     try:
-        out = pdf_signer.sign_pdf(writer, existing_fields_only=False)
+        pdf_signer.sign_pdf(writer, existing_fields_only=False, output=dst)
     except archival_.NETWORK_ERRORS as exc:
         raise SigningError(f"the timestamp authority did not answer: {first_line(exc)}",
                            retryable=True) from None
     except (PyhankoSigningError, PyhankoPdfError, ValueError, KeyError, TypeError) as exc:
         raise SigningError(f"signing failed: {first_line(exc)}") from None
-    signed = bytes(out.getbuffer())
     if archival is not None:
-        signed = archival_.extend(signed, archival=archival)
-    if not signed.startswith(pdf):  # pragma: no cover - guards the incremental contract
-        raise SigningError("signing rewrote the bundle instead of appending to it")
-    log.info("signed bundle (%s): %d -> %d bytes",
-             archival.level if archival is not None else "B-B", len(pdf), len(signed))
-    return signed
+        archival_.extend_in_place(dst, archival=archival)
+    log.info("signed bundle (%s): %d bytes", archival.level if archival is not None else "B-B",
+             dst.seek(0, io.SEEK_END))
 
 
 class _FixedTimePdfSigner(signers.PdfSigner):

@@ -7,7 +7,7 @@ writer leaves the document metadata alone and never declares a version above 1.7
 
 from __future__ import annotations
 
-import io
+from typing import BinaryIO
 
 from pyhanko.pdf_utils.extensions import DeveloperExtension
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -16,7 +16,7 @@ from pyhanko.pdf_utils.misc import PdfError as PyhankoPdfError
 from pipeline.errors import SigningError, first_line
 
 
-def metadata_preserving_writer(stream: io.BytesIO) -> IncrementalPdfFileWriter:
+def metadata_preserving_writer(stream: BinaryIO) -> IncrementalPdfFileWriter:
     """The writer of every revision sohoa appends (signature, DSS, timestamps)."""
     try:
         return _MetadataPreservingWriter(stream, strict=False)

@@ -1,0 +1,47 @@
+"""The CLI's embedded Prefect API (flows.embedded_api): what it keeps of a run.
+
+``sohoa process`` in a process of its own, with the defaults a user gets (the test
+session itself turns task-run recording and API logs on, to read them back); the
+embedded API's database, which outlives the process in ``PREFECT_HOME``, is read with
+sqlite3.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.embedded_api import EMBEDDED_DEFAULTS
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SOHOA = str(Path(sys.executable).with_name("sohoa"))
+
+
+def rows(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+
+
+def test_the_cli_keeps_flow_runs_and_artifacts_not_task_runs_or_logs(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    shutil.copytree(SAMPLES / "birth-incomplete", tmp_path / "dossier")
+    env = {k: v for k, v in os.environ.items()
+           if k not in EMBEDDED_DEFAULTS and k != "PREFECT_API_URL"}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect"),
+            "SOHOA_STATE_DIR": str(tmp_path_factory.getbasetemp() / "state")}
+    done = subprocess.run([SOHOA, "process", str(tmp_path / "dossier"), "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=600, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / "bundle.pdf").is_file()
+    db = tmp_path / "prefect" / "prefect.db"
+    assert rows(db, "flow_run") == 1  # the dossier's run, its states and artifacts
+    assert rows(db, "flow_run_state") >= 3 and rows(db, "artifact") >= 2
+    assert rows(db, "task_run") == 0 and rows(db, "log") == 0  # what nobody reads after
