@@ -99,9 +99,9 @@ def process_page_task(job: PageJob, *, config: PageConfig, made_by: str, storage
     """
     ref = PageRef(job.source, job.page)
     try:
-        raw = load_page(ref, inventory.read_job(storage, job, work_dir))
-        with ocr_slot(ocr_limit):
-            done = process_page(raw, config=config)
+        data = inventory.read_job(storage, job, work_dir)
+        with ocr_slot(ocr_limit):  # decoding (a PDF page: rasterising) is core work too
+            done = process_page(load_page(ref, data), config=config)
     except EnvironmentFault:
         raise
     except SohoaError as exc:
@@ -199,7 +199,8 @@ LOCAL_PREFIX = "local:"
 
 @contextmanager
 def ocr_slot(limit: str | None) -> Iterator[None]:
-    """Hold one slot of the worker's OCR concurrency limit (if any) while a page is worked."""
+    """Hold one slot of the worker's OCR concurrency limit (if any) while a page is decoded
+    and worked: no more pages in memory, and no more busy cores, than slots."""
     if limit is None:
         yield
         return
