@@ -10,9 +10,11 @@ task, one delivery.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -198,11 +200,21 @@ def make_bundle(plan: Plan, *, request: DossierRequest, catalog: Catalog,
                        meta=SignMeta(organisation=organisation))
 
 
+#: a run's scratch folder older than this was left by a process that died mid-bundle
+STALE_SCRATCH_S = 6 * 3600
+
+
 @contextmanager
 def scratch_folder(work_dir: Path) -> Iterator[Path]:
-    """A folder of the work area for one run's bundle files, removed when the run ends."""
-    (work_dir / "bundles").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=work_dir / "bundles") as folder:
+    """A folder of the work area for one run's bundle files, removed when the run ends;
+    folders left by runs that died (older than ``STALE_SCRATCH_S``) are removed first."""
+    root = work_dir / "bundles"
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        with suppress(OSError):  # another run may be clearing it at the same moment
+            if time.time() - old.stat().st_mtime > STALE_SCRATCH_S:
+                shutil.rmtree(old, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=root) as folder:
         yield Path(folder)
 
 

@@ -173,3 +173,22 @@ def test_single_file_input(tmp_path: Path) -> None:
     report = load_report(out)
     assert [p["source"] for p in report["pages"]] == ["001.jpg"]
     assert report["missing"] == ["birth_proof"]
+
+
+def test_a_runs_bundle_scratch_is_cleared_and_one_left_by_a_dead_run_too(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from flows.dossier import STALE_SCRATCH_S, scratch_folder
+
+    root = tmp_path / "work" / "bundles"
+    dead, busy = root / "tmp-dead", root / "tmp-busy"  # a crashed run's; a running one's
+    for folder in (dead, busy):
+        folder.mkdir(parents=True)
+        (folder / "bundle.pdf").write_bytes(b"%PDF-")
+    old = time.time() - STALE_SCRATCH_S - 60
+    os.utime(dead, (old, old))
+    with scratch_folder(tmp_path / "work") as folder:
+        (folder / "signed.pdf").write_bytes(b"%PDF-")
+        assert folder.parent == root and not dead.exists() and busy.exists()
+    assert not folder.exists() and sorted(root.iterdir()) == [busy]
