@@ -34,7 +34,10 @@ from pipeline.classify.titles import TitleClassifier, TitleHit, _Line
 from pipeline.types import OcrResult
 
 _PAGE_NO = re.compile(r"\btrang\s*(\d{1,2})\s*[/|l1]?\s*(\d{1,2})?\b|^\s*-\s*(\d{1,2})\s*-\s*$")
-_AGENCY = ("uy ban nhan dan", "toa an nhan dan", "benh vien", "so tai nguyen", "van phong dang ky")
+_AGENCY = re.compile(
+    r"^\W*(uy ban nhan dan|toa an nhan dan|benh vien|so tai nguyen|van phong dang ky)"
+)  # an agency header line opens with the agency's name; "Kính gửi: Ủy ban nhân dân
+# phường ..." (the addressee) and a sentence naming one are no header
 _MRZ = re.compile(r"(p<vnm|idvnm|<<<)", re.IGNORECASE)
 N_LAYOUT = 16  # scalar layout/text-shape numbers, see ``_shape``
 
@@ -120,8 +123,7 @@ class FeatureExtractor:
         upper = sum(ln.upper for ln in lines)
         top_words = sum(1 for w in words if w.top < 0.45 * height)
         motto = float(any("doc lap tu do hanh phuc" in f or "cong hoa xa hoi" in f for f in folded))
-        head = " ".join(folded[:6])
-        agency = float(any(a in head for a in _AGENCY))
+        agency = float(any(_AGENCY.match(f) for f in folded[:6]))
         mrz = float(any(_MRZ.search(w.text) for w in words))
         lay = (layout or LayoutFeatures()).vector()
         has_layout = 0.0 if layout is None else 1.0
