@@ -1,6 +1,7 @@
 """Benchmark: manifest upload -> report.json in archive, on the local stack, vs the embedded run.
 
-Starts SeaweedFS, a Prefect server, one process worker and ``sohoa watch``
+Starts SeaweedFS, a Prefect server, one ``sohoa worker`` (``--process-per-run``:
+Prefect's process worker instead) and ``sohoa watch``
 (interval 1 s) on 127.0.0.1, like ``sohoa stack``, in a temporary folder. For
 each run it uploads the 20 pages of bench_process.py's dossier (made distinct
 per run, so no cached page result is reused), then the manifest, and times
@@ -13,7 +14,7 @@ manifest, timed until every report is in archive, against raw ``tesseract -l
 vie`` (one process per core) on clean renders of the same pages in the same run
 (goal: at most 1.5x).
 
-    .venv/bin/python bench/bench_stack.py [--pages 20] [--runs 2] [--stream 10]
+    .venv/bin/python bench/bench_stack.py [--pages 20] [--runs 2] [--stream 10] [--process-per-run]
 
 Writes bench/results/stack.json.
 """
@@ -25,7 +26,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -108,14 +108,26 @@ def time_embedded(work: Path, run: int) -> float:
     return time.perf_counter() - start
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The worker process's own peak resident memory (its flow-run processes not counted)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--stream", type=int, default=0,
                         help="also N small dossiers uploaded at once (0: not measured)")
+    parser.add_argument("--process-per-run", action="store_true",
+                        help="Prefect's process worker (a new process per flow run) instead "
+                             "of `sohoa worker` (flow runs in the worker's own process)")
     args = parser.parse_args()
     stream: dict[str, float] = {}
+    in_flight = int(os.environ.get("SOHOA_MAX_IN_FLIGHT", (os.cpu_count() or 1) + 1))
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-stack-",
                                      ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
@@ -138,9 +150,9 @@ def main() -> None:
 
             with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
                 # runs at once as `sohoa stack` sets them; SOHOA_MAX_IN_FLIGHT to try others
-                in_flight = int(os.environ.get("SOHOA_MAX_IN_FLIGHT", 2 * (os.cpu_count() or 1)))
                 apply_deployments("sohoa", max_in_flight=in_flight)
-            start_worker(stack, env, "sohoa", work / "logs")
+            worker = start_worker(stack, env, "sohoa", work / "logs", limit=in_flight,
+                                  process_per_run=args.process_per_run)
             stack.start("watcher", [str(BIN / "sohoa"), "watch", "--interval", "1"], env,
                         work / "logs")
             stack_times, embedded = [], []
@@ -162,9 +174,13 @@ def main() -> None:
                           "raw_tesseract_s": raw_tesseract(clean, os.cpu_count() or 1),
                           "stack_s": time_stream(storage, config, folders)}
                 stream["ratio"] = stream["stack_s"] / stream["raw_tesseract_s"]
+                stream["worker_peak_rss_mb"] = peak_rss_mb(worker.process.pid)
         finally:
             stack.stop()
     result: dict[str, object] = {"pages": args.pages, "runs": args.runs,
+                                 "in_flight": in_flight,
+                                 "worker": "process per run" if args.process_per_run
+                                 else "sohoa worker (in process)",
                                  "cores": os.cpu_count(), "stream": stream,
                                  "all_runs": {"stack": stack_times, "embedded": embedded}}
     if stack_times:  # --runs 0: the stream alone
@@ -178,11 +194,11 @@ def main() -> None:
         print(f"stream of {stream['dossiers']} dossiers ({stream['pages']:.0f} pages) "
               f"uploaded at once: {stream['stack_s']:.1f} s to the last report; raw "
               f"tesseract {stream['raw_tesseract_s']:.1f} s; ratio {stream['ratio']:.2f}x "
-              "(goal <= 1.5)")
+              f"(goal <= 1.5); worker peak RSS {stream['worker_peak_rss_mb']:.0f} MB")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "stack.json").write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

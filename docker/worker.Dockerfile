@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # sohoa worker image: Tesseract (vie, eng, osd), poppler, ghostscript, fonts and
-# the project. Its default command is a Prefect process worker; the same image
-# runs the Prefect server, the watcher and the one-shot deployment job
+# the project. Its default command is `sohoa worker` (a Prefect process worker
+# that runs flow runs in its own process); the same image runs the Prefect
+# server, the watcher and the one-shot deployment job
 # (docker/compose.yaml). Build from the repository root:
 #   docker build -f docker/worker.Dockerfile -t sohoa-worker .
 
@@ -71,4 +72,4 @@ USER 10001:10001
 VOLUME ["/var/lib/sohoa"]
 
 ENTRYPOINT ["tini", "--"]
-CMD ["prefect", "worker", "start", "--pool", "sohoa", "--type", "process", "--with-healthcheck"]
+CMD ["sohoa", "worker", "--pool", "sohoa", "--with-healthcheck"]

@@ -1,9 +1,10 @@
 """Deployments of the deployed system, created against the configured Prefect server.
 
-- work pool ``sohoa`` (type ``process``): ``prefect worker start --pool sohoa`` on
-  any machine with the project installed and the storage variables set adds
-  capacity; nothing else changes (deployments name the flow by module path, so
-  no code is shipped);
+- work pool ``sohoa`` (type ``process``): ``sohoa worker --pool sohoa`` (flow runs
+  in the worker's own process, :mod:`flows.worker`) or Prefect's ``prefect worker
+  start --pool sohoa`` (a process per run) on any machine with the project
+  installed and the storage variables set adds capacity; nothing else changes
+  (deployments name the flow by module path, so no code is shipped);
 - ``process-dossier/process-dossier``: the flow, parameter ``request`` (branch,
   dossier id, procedure, facts: a form in the UI); at most ``max_in_flight``
   runs at once (a deployment concurrency limit; more wait in

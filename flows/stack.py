@@ -7,7 +7,8 @@ Starts, all bound to 127.0.0.1 and kept under one folder (``STATE_DIR/stack``):
 2. a Prefect server (SQLite database in ``prefect/``), UI included;
 3. ``sohoa serve``: the three buckets, the ``sohoa`` process work pool, the
    deployments ``process-dossier`` and ``watch-intake``;
-4. one Prefect worker of that pool, and ``sohoa watch``.
+4. one worker of that pool (``sohoa worker``: flow runs in its own long-lived
+   process) and ``sohoa watch``.
 
 It writes ``env.sh`` (the variables that point a shell at this stack), prints
 the UI address and waits; Ctrl-C, SIGTERM or SIGHUP stops everything it started. The helpers here
@@ -151,10 +152,21 @@ def start_prefect_server(stack: Stack, env: Mapping[str, str], port: int, log_di
 
 
 def start_worker(stack: Stack, env: Mapping[str, str], pool: str, log_dir: Path,
-                 name: str = "worker") -> Child:
-    return stack.start(name, [str(BIN / "prefect"), "worker", "start", "--pool", pool,
-                              "--type", "process", "--name", f"{name}-{socket.gethostname()}"],
-                       env, log_dir)
+                 name: str = "worker", *, limit: int | None = None,
+                 process_per_run: bool = False) -> Child:
+    """``sohoa worker`` (flow runs in its own process), or with ``process_per_run``
+    Prefect's own process worker (a new process for every flow run).
+
+    ``limit``: runs at once on this worker. Give the deployment's concurrency limit:
+    the worker then leaves further runs scheduled and takes the next at its next poll
+    (2 s), where the deployment limit alone sends them to ``AwaitingConcurrencySlot``
+    and the server retries them only after 30 s."""
+    worker_name = f"{name}-{socket.gethostname()}"
+    cmd = ([str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process"]
+           if process_per_run else [str(BIN / "sohoa"), "worker", "--pool", pool])
+    if limit is not None:
+        cmd += ["--limit", str(limit)]
+    return stack.start(name, [*cmd, "--name", worker_name], env, log_dir)
 
 
 def start_seaweedfs(stack: Stack, folder: Path, s3_port: int) -> tuple[str, str, str]:
@@ -243,7 +255,7 @@ def run_stack(args: argparse.Namespace, settings: Settings) -> int:
         subprocess.run([str(BIN / "sohoa"), "serve", "--max-in-flight",
                         str(args.max_in_flight)], env=env, check=True, timeout=300)
         subprocess.run([str(BIN / "sohoa"), "recover"], env=env, check=True, timeout=120)
-        start_worker(stack, env, "sohoa", logs)
+        start_worker(stack, env, "sohoa", logs, limit=args.max_in_flight)
         stack.start("watcher", [str(BIN / "sohoa"), "watch", "--interval", "2"], env, logs)
         write_env_file(folder / "env.sh", env)
         print_welcome(args.port, creds[0], folder)

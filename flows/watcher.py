@@ -13,10 +13,12 @@ out of intake. A run that crashed (a worker or the stack killed) is run again;
 reviews left unanswered too long are closed (flows.review.expire_reviews).
 
 Polling works on every S3 server; it lists the intake bucket every few seconds
-(a cheap LIST; the manifest is only read for dossiers this process has not
-submitted yet). A manifest that cannot be used (bad JSON, missing fields,
-unknown procedure, or naming another branch or dossier than its folder) sends
-the dossier's objects to ``quarantine`` with ``reason.json``.
+(one LIST per scan; a dossier's manifest and pages are read again only when its
+objects' etags or sizes changed, and the states of the runs of the dossiers
+still in intake come in one request to the server). A manifest that cannot be
+used (bad JSON, missing fields, unknown procedure, or naming another branch or
+dossier than its folder) sends the dossier's objects to ``quarantine`` with
+``reason.json``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,7 +48,7 @@ from pipeline.delivery import (
 )
 from pipeline.errors import InputError, ObjectNotFound, SohoaError
 from pipeline.storage import Storage, StorageConfig, open_storage
-from pipeline.storage.base import object_sha256
+from pipeline.storage.base import ObjectInfo, object_sha256
 
 PROCESS_DEPLOYMENT = "process-dossier/process-dossier"
 log = logging.getLogger("sohoa.watcher")
@@ -97,17 +99,19 @@ def contents(storage: Storage, place: Place,
 class PrefectRuns:
     """What the watcher asks the Prefect server about runs it started."""
 
-    def state(self, run_id: str) -> tuple[str, int] | None:
-        """(state type, times run) of a run, or None if the server does not know it."""
-        from prefect.client.orchestration import get_client
-        from prefect.exceptions import ObjectNotFound as RunNotFound
+    def states_of(self, run_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """(state type, times run) of each run the server knows, in one request."""
+        from uuid import UUID
 
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        ids = [UUID(r) for r in dict.fromkeys(run_ids)]
         with get_client(sync_client=True) as client:
-            try:
-                run = client.read_flow_run(run_id)  # type: ignore[arg-type]
-            except RunNotFound:
-                return None
-        return (run.state.type.value if run.state else "SCHEDULED"), run.run_count
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=len(ids))
+        return {str(run.id): ((run.state.type.value if run.state else "SCHEDULED"),
+                              run.run_count) for run in runs}
 
     def rerun(self, run_id: str) -> None:
         """Schedule a crashed run again (it resumes from its persisted page results)."""
@@ -179,6 +183,10 @@ class Watcher:
         self._submitted: dict[str, str] = {}  # key -> flow run id (this process only)
         self._told: set[str] = set()  # runs whose end was already reported (this process)
         self._digests: dict[tuple[str, str, int], str] = {}  # (key, etag, size) -> sha256
+        # (branch, dossier id) -> (its objects at the last scan, what was read of them)
+        self._seen: dict[tuple[str, str], tuple[tuple[tuple[str, str, int], ...],
+                                                tuple[bytes, IntakeDossier,
+                                                      dict[str, str], str]]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Watcher:
@@ -188,46 +196,73 @@ class Watcher:
         return cls(config, open_storage(config), review_wait=wait, **kwargs)
 
     def scan_once(self) -> list[Submitted]:
-        """Submit every sealed dossier not yet submitted; look after those that were."""
+        """Submit every sealed dossier not yet submitted; look after those that were.
+
+        One LIST of intake per scan; a dossier whose objects (keys, etags, sizes) are
+        as at the last scan is not read again; the states of the runs of every
+        dossier still in intake come in one request."""
         done: list[Submitted] = []
-        sealed = list(sealed_prefixes(self.storage, self.config.intake))
+        objects: dict[tuple[str, str], list[ObjectInfo]] = {}
+        for info in self.storage.list(self.config.intake):
+            parts = info.key.split("/")
+            if len(parts) >= 3:
+                objects.setdefault((parts[0], parts[1]), []).append(info)
+        sealed = [bd for bd, infos in objects.items()
+                  if any(i.key == f"{bd[0]}/{bd[1]}/{MANIFEST}" for i in infos)]
         live = {f"sohoa:{b}/{d}:" for b, d in sealed}
         self._submitted = {k: v for k, v in self._submitted.items()  # forget delivered ones
                            if k[:k.rindex(":") + 1] in live}
-        for branch, dossier_id in sealed:
+        self._seen = {bd: v for bd, v in self._seen.items() if bd in objects}
+        waiting: list[tuple[Places, IntakeDossier, dict[str, str], str]] = []
+        for branch, dossier_id in sorted(sealed):
             places = Places.in_buckets(self.config, branch, dossier_id)
             try:
-                data = self.storage.get(self.config.intake, places.intake.key(MANIFEST))
-                intake = read_intake(self.storage, places.intake)
-                pages = contents(self.storage, places.intake, self._digests)
-                key = idempotency_key(branch, dossier_id, data, pages)
+                data, intake, pages, key = self._version(places, objects[(branch, dossier_id)])
             except ObjectNotFound:  # delivered (and removed) meanwhile
                 continue
-            if key in self._submitted:
-                self.look_after(places, intake, pages, self._submitted[key])
-                continue
-            try:
-                request = request_for(check_manifest(data, branch, dossier_id))
-            except InputError as exc:
-                self.quarantine_dossier(branch, dossier_id, exc.message)
-                continue
-            run_id = self._start(request, key, self.deployment)
-            self._submitted[key] = run_id
-            log.info("dossier %s/%s -> flow run %s", branch, dossier_id, run_id)
-            done.append(Submitted(branch, dossier_id, key, run_id))
-            self.look_after(places, intake, pages, run_id)  # the key may name a finished run
+            if key not in self._submitted:
+                try:
+                    request = request_for(check_manifest(data, branch, dossier_id))
+                except InputError as exc:
+                    self.quarantine_dossier(branch, dossier_id, exc.message)
+                    continue
+                run_id = self._start(request, key, self.deployment)
+                self._submitted[key] = run_id
+                log.info("dossier %s/%s -> flow run %s", branch, dossier_id, run_id)
+                done.append(Submitted(branch, dossier_id, key, run_id))
+            # a new key may name a finished run too
+            waiting.append((places, intake, pages, self._submitted[key]))
+        states = self.runs.states_of([w[3] for w in waiting]) if waiting else {}
+        for places, intake, pages, run_id in waiting:
+            self.look_after(places, intake, pages, run_id, states.get(run_id))
         if self.review_wait is not None:
             from flows.review import expire_reviews
 
             expire_reviews(self.review_wait)
         return done
 
+    def _version(self, places: Places, infos: Sequence[ObjectInfo],
+                 ) -> tuple[bytes, IntakeDossier, dict[str, str], str]:
+        """Manifest bytes, intake listing, page digests and idempotency key of a dossier,
+        read again only when its objects changed since the last scan."""
+        seen = tuple(sorted((i.key, i.etag or "", i.size) for i in infos))
+        bd = (places.branch, places.dossier_id)
+        cached = self._seen.get(bd)
+        if cached is not None and cached[0] == seen and all(i.etag for i in infos):
+            return cached[1]
+        data = self.storage.get(self.config.intake, places.intake.key(MANIFEST))
+        intake = read_intake(self.storage, places.intake)
+        pages = contents(self.storage, places.intake, self._digests)
+        version = (data, intake, pages,
+                   idempotency_key(places.branch, places.dossier_id, data, pages))
+        self._seen[bd] = (seen, version)
+        return version
+
     def look_after(self, places: Places, intake: IntakeDossier, pages: dict[str, str],
-                   run_id: str) -> None:
+                   run_id: str, state: tuple[str, int] | None) -> None:
         """A dossier still in intake whose run has ended: a crashed run is run again; the
         same pages handed in again after delivery are reported (a warning and a reason
         object in quarantine) and taken out of intake; a failed run is said once."""
-        state = self.runs.state(run_id)
         if state is None or state[0] not in FINAL:
             return  # scheduled, running, or suspended for review
         kind, times = state

@@ -315,8 +315,7 @@ def test_worker_concurrency_is_consistent() -> None:
     services = compose()["services"]
     worker = services["worker"]
     command = worker["command"]
-    assert command[:3] == ["prefect", "worker", "start"]
-    assert command[command.index("--type") + 1] == "process"
+    assert command[:2] == ["sohoa", "worker"]  # flow runs in the worker's own process
     assert command[command.index("--pool") + 1] == dockerfile_worker_pool()
     runs = int(command[command.index("--limit") + 1])
     env = environment(worker)
@@ -344,7 +343,7 @@ def test_commands_are_real_cli_commands() -> None:
 
     parser = build_parser()
     services = compose()["services"]
-    for name in ("deploy", "watcher"):
+    for name in ("deploy", "worker", "watcher"):
         command = services[name]["command"]
         assert command[0] == "sohoa"
         parser.parse_args(command[1:])  # SystemExit if the subcommand does not exist
@@ -355,7 +354,7 @@ def dockerfile_worker_pool() -> str:
     cmd = [line for line in dockerfile_stages()[-1] if line.startswith("CMD ")]
     assert len(cmd) == 1
     words = json.loads(cmd[0][4:])
-    assert words[:3] == ["prefect", "worker", "start"]
+    assert words[:2] == ["sohoa", "worker"]
     return str(words[words.index("--pool") + 1])
 
 

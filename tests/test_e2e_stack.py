@@ -203,6 +203,31 @@ def test_scanner_upload_ends_in_archive(system: System, scanned: dict[str, Any])
     assert run.state.name == expected
 
 
+def test_runs_run_in_the_long_lived_worker_process(system: System,
+                                                   scanned: dict[str, Any]) -> None:
+    """``sohoa worker`` runs every dossier in its own process (no process per run): both
+    runs name the same worker process as their infrastructure, and their task runs
+    and logs are on the server as with a process per run."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    runs = list(scanned["runs"].values())
+    where = {r.infrastructure_pid for r in runs}
+    assert len(where) == 1 and next(iter(where)).endswith("(in process)"), where
+    with system.settings(), get_client(sync_client=True) as client:
+        for run in runs:
+            tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[run.id])))
+            assert any(t.name.startswith("page ") for t in tasks), [t.name for t in tasks]
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+            assert any("Finished in state" in lg.message for lg in logs)
+
+
 def test_watchers_never_start_a_duplicate_run(system: System, scanned: dict[str, Any]) -> None:
     first = scanned["first"]
     assert set(first) == {"E2E-GOOD-1", "E2E-BAD-1"}

@@ -41,9 +41,11 @@ class Runs:
     def __init__(self) -> None:
         self.states: dict[str, tuple[str, int]] = {}
         self.reruns: list[str] = []
+        self.asked: list[list[str]] = []  # run ids asked about, per scan
 
-    def state(self, run_id: str) -> tuple[str, int] | None:
-        return self.states.get(run_id, ("SCHEDULED", 0))
+    def states_of(self, run_ids: list[str]) -> dict[str, tuple[str, int]]:
+        self.asked.append(list(run_ids))
+        return {r: self.states.get(r, ("SCHEDULED", 0)) for r in run_ids}
 
     def rerun(self, run_id: str) -> None:
         self.reruns.append(run_id)
@@ -197,3 +199,38 @@ def test_check_manifest_accepts_a_good_one() -> None:
     assert manifest.procedure == "birth_registration"
     with pytest.raises(InputError):
         check_manifest(json.dumps(MANIFEST).encode(), "hoan-kiem", "HK-2")
+
+
+class CountingStorage(LocalStorage):
+    """Real local storage that counts reads (the watcher's polling cost)."""
+
+    reads = 0
+
+    def get(self, bucket: str, key: str) -> bytes:
+        self.reads += 1
+        return super().get(bucket, key)
+
+
+def test_a_waiting_dossier_is_not_read_again_until_its_objects_change(
+    tmp_path: Path,
+) -> None:
+    """Polling dossiers that wait in intake (in flight, in review) costs one LIST and one
+    question to the server per scan, not reads of every manifest and page."""
+    config = Settings.from_env({"SOHOA_STORAGE_ROOT": str(tmp_path)}).storage
+    store = CountingStorage(tmp_path)
+    ensure_buckets(config, store)
+    put_dossier(store, config.intake, MANIFEST)
+    put_dossier(store, config.intake, {**MANIFEST, "dossier_id": "HK-2"},
+                prefix="hoan-kiem/HK-2/")
+    starter, runs = Starter(), Runs()
+    watcher = watcher_of(config, store, starter, runs)
+    assert len(watcher.scan_once()) == 2
+    read = store.reads
+    for _ in range(3):
+        assert watcher.scan_once() == []
+    assert store.reads == read  # nothing read again
+    assert runs.asked[-3:] == [["run-1", "run-2"]] * 3  # one question per scan
+    store.put(config.intake, "hoan-kiem/HK-1/001.png", b"\x89PNG another page")
+    [again] = watcher.scan_once()  # a page changed: read again, a new version, a new run
+    assert again.dossier_id == "HK-1" and store.reads > read
+    assert len(starter.calls) == 3

@@ -9,6 +9,7 @@ environment (/proc), so that nothing it started can be missed.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -71,10 +72,15 @@ def test_sigterm_stops_the_whole_stack(tmp_path: Path) -> None:
             time.sleep(1)
         children = processes_using(folder)
         assert len(children) >= 4  # S3, Prefect server, worker, watcher (and theirs)
-        # dossier runs at once: twice the cores (one run's start overlaps another's OCR)
+        # dossier runs at once: cores + 1 (one run's bundle overlaps another's OCR), the
+        # deployment's limit and the worker's own (runs beyond it wait scheduled)
         deployment = _api(port, "GET", "/deployments/name/process-dossier/process-dossier")
         limit = deployment["global_concurrency_limit"]  # type: ignore[index]
-        assert limit["limit"] == 2 * (os.cpu_count() or 1), limit
+        assert limit["limit"] == (os.cpu_count() or 1) + 1, limit
+        commands = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    for pid in children]
+        worker = [c for c in commands if " worker --pool " in c]
+        assert len(worker) == 1 and f"--limit {(os.cpu_count() or 1) + 1} " in worker[0], commands
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=90) == 0
         out = (tmp_path / "stack.out").read_text()
@@ -118,8 +124,9 @@ def _dossier(tmp_path: Path, dossier_id: str) -> Path:
 
 
 def test_a_stack_stopped_mid_run_finishes_its_work_when_started_again(tmp_path: Path) -> None:
-    """Stopped while a run holds OCR slots, started again: the slots are freed, the
-    orphaned run runs again and completes, and the next dossier completes, no hand on it."""
+    """Stopped while a run holds OCR slots, started again: the worker hands its run
+    back to the pool as it stops, the slots are freed when the stack starts again,
+    the run runs again and completes, and the next dossier completes, no hand on it."""
     folder, out = tmp_path / "stack", tmp_path / "stack.out"
     port, s3 = free_port(), free_port()
     env = {**os.environ, "SOHOA_STATE_DIR": str(tmp_path / "state")}
@@ -153,8 +160,14 @@ def test_a_stack_stopped_mid_run_finishes_its_work_when_started_again(tmp_path: 
         assert processes_using(folder) == []  # the flow run's process and its OCR too
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
+        # the stopped worker handed its run back to the pool (it runs again from the
+        # top); the slots its page tasks held are freed when the stack starts again
+        stopped = (folder / "logs" / "worker.log").read_text(encoding="utf-8")
+        assert "1 run(s) in flight handed back to the pool" in stopped
         _up(proc, out, 1)
-        assert "OCR slot(s) freed, 1 run(s) left running scheduled again" in out.read_text()
+        recovered = re.findall(r"recover +(\d+) OCR slot\(s\) freed, (\d+) run\(s\) left",
+                               out.read_text())
+        assert len(recovered) == 2 and int(recovered[1][0]) >= 1 and recovered[1][1] == "0"
         sohoa("upload", str(_dossier(tmp_path, "STOP-2")))
         for dossier_id in ("STOP-1", "STOP-2"):
             fetched = sohoa("fetch", "cau-giay", dossier_id, "--wait", "300", timeout=330)

@@ -18,7 +18,7 @@ from pipeline.errors import InputError
 if TYPE_CHECKING:
     from flows.settings import Settings
 
-COMMANDS = ("serve", "watch", "stack", "upload", "fetch", "recover")
+COMMANDS = ("serve", "watch", "worker", "stack", "upload", "fetch", "recover")
 
 
 def add(sub: Any) -> None:
@@ -33,15 +33,24 @@ def add(sub: Any) -> None:
     w = sub.add_parser("watch", help="poll intake; start one process-dossier run per dossier")
     w.add_argument("--interval", type=float, default=5.0, help="seconds between polls")
     w.add_argument("--once", action="store_true", help="poll once and exit")
+    r = sub.add_parser("worker", help="run the flow runs of a work pool in this process "
+                                      "(imports, classifier and signer kept between runs)")
+    r.add_argument("--pool", help="work pool (default: SOHOA_WORK_POOL, else sohoa)")
+    r.add_argument("--name", help="worker name (default: Prefect's, from the host)")
+    r.add_argument("--limit", type=int, help="flow runs at once on this worker "
+                                             "(default: no limit of its own; the deployment's "
+                                             "limit holds)")
+    r.add_argument("--with-healthcheck", action="store_true",
+                   help="answer on PREFECT_WORKER_WEBSERVER_PORT while polling (containers)")
     k = sub.add_parser("stack", help="run SeaweedFS, a Prefect server, a worker and the "
                                      "watcher on this machine")
     k.add_argument("--dir", type=Path, help="stack data folder (default: STATE_DIR/stack)")
     k.add_argument("--port", type=int, default=4200, help="Prefect server/UI port")
     k.add_argument("--s3-port", type=int, default=8333, help="S3 port")
-    k.add_argument("--max-in-flight", type=int, default=2 * (os.cpu_count() or 1),
-                   help="dossier runs at once (default: twice this machine's cores, so that "
-                        "one run's process start, bundle and delivery overlap another's OCR; "
-                        "OCR itself stays at one page per core)")
+    k.add_argument("--max-in-flight", type=int, default=(os.cpu_count() or 1) + 1,
+                   help="dossier runs at once (default: this machine's cores + 1, as "
+                        "`sohoa batch`: one run's inventory, bundle and delivery overlap "
+                        "another's OCR; OCR itself stays at one page per core)")
     sub.add_parser("recover", help="free this machine's OCR slots and run again the runs "
                                    "left running (only while none of its workers runs)")
     u = sub.add_parser("upload", help="act as a scanner station: put a dossier folder's "
@@ -83,7 +92,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"recover     {done.slots_freed} OCR slot(s) freed, "
               f"{len(done.runs_rescheduled)} run(s) left running scheduled again")
         return 0
+    if args.command == "worker":
+        return worker(args.pool or settings.work_pool, name=args.name, limit=args.limit,
+                      with_healthcheck=args.with_healthcheck)
     return watch(settings, args.interval, once=args.once)
+
+
+def worker(pool: str, *, name: str | None, limit: int | None, with_healthcheck: bool) -> int:
+    from flows.worker import serve_pool
+
+    serve_pool(pool, name=name, limit=limit, with_healthcheck=with_healthcheck)
+    return 0
 
 
 def serve(settings: Settings, pool: str, max_in_flight: int, watch_every: float | None) -> int:
@@ -97,7 +116,7 @@ def serve(settings: Settings, pool: str, max_in_flight: int, watch_every: float 
     for name, dep_id in applied.deployments.items():
         print(f"deployment  {name}  ({dep_id})")
     print(f"work pool   {applied.pool}: start workers with "
-          f"`prefect worker start --pool {applied.pool}`")
+          f"`sohoa worker --pool {applied.pool}`")
     return 0
 
 

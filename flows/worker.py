@@ -1,0 +1,163 @@
+"""``sohoa worker``: a worker of the ``sohoa`` pool that runs flow runs in its own process.
+
+Prefect's process worker starts a new Python process for every flow run: imports
+(Prefect, OpenCV, scikit-learn, pyHanko), the engine's set-up, the classifier
+and the signer, 5 to 10 s of CPU per dossier on a 2-core machine, about as much
+as a small dossier's OCR. This worker is Prefect's own process worker
+(``ProcessWorker``: same pool type, job template, polling, concurrency limit,
+heartbeats, pending-run cancellation) with one change: a flow run it picks up
+runs in a thread of the worker's long-lived process, through Prefect's flow
+engine (``run_flow``), as ``prefect.engine`` runs it in a new process. Every
+dossier stays its own flow run in the UI, with its states, task runs, logs and
+artifacts; what the runs share is what was already loaded.
+
+What differs from a process per run: the work pool's job variables (``env``,
+``command``, ``working_dir``) are not applied (every run sees the worker's own
+environment, the settings of this machine); a run that is already running is
+not interrupted by a cancel (a pending one is cancelled as before). When the
+worker is stopped (SIGTERM, Ctrl-C) it hands its runs in flight back to the pool
+(Crashed, then Scheduled: another worker, or this one started again, runs them
+from their persisted page results) and exits at once; a crash of the process
+(not an exception: those fail their own run) leaves them Running, and ``sohoa
+recover`` schedules them again. Prefect's
+``prefect worker start --pool sohoa`` still serves the same pool (a process per
+run), so both kinds of worker can share it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import anyio
+import anyio.abc
+from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.flows import Flow
+
+log = logging.getLogger("sohoa.worker")
+
+
+class InProcessWorker(ProcessWorker):
+    """A ``process``-pool worker whose flow runs run in its own process (one thread each)."""
+
+    _description = "Runs the flow runs of a process pool in threads of the worker's own process."
+    _display_name = "In-process (sohoa)"
+
+    @classmethod
+    def __dispatch_key__(cls) -> str:
+        """Registered under a key of its own: Prefect's ``process`` type stays its worker."""
+        return "sohoa-in-process"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_flight: set[UUID] = set()
+        self._lock = threading.Lock()
+
+    async def run(
+        self,
+        flow_run: FlowRun,
+        configuration: ProcessJobConfiguration,
+        task_status: anyio.abc.TaskStatus[Any] | None = None,
+    ) -> ProcessWorkerResult:
+        where = f"{socket.gethostname()}:{os.getpid()} (in process)"
+        with self._lock:
+            self._in_flight.add(flow_run.id)
+        try:
+            if task_status is not None:
+                task_status.started(where)  # the run's infrastructure id: this process
+            code = await anyio.to_thread.run_sync(run_flow_run, flow_run.id,
+                                                  abandon_on_cancel=False)
+        finally:
+            with self._lock:
+                self._in_flight.discard(flow_run.id)
+        return ProcessWorkerResult(status_code=code, identifier=where)
+
+    def hand_back(self) -> list[str]:
+        """Give the runs in flight back to the pool (Crashed, then Scheduled), before
+        the process ends under them; the ids of those handed back. A run that ended
+        meanwhile keeps its final state (the Crashed proposal is then rejected)."""
+        from prefect.client.orchestration import get_client
+        from prefect.states import Crashed, Scheduled
+
+        with self._lock:
+            runs = sorted(self._in_flight, key=str)
+        handed: list[str] = []
+        with get_client(sync_client=True) as client:
+            for run_id in runs:
+                try:
+                    result: Any = client.set_flow_run_state(
+                        run_id, Crashed(message="the worker running it was stopped"))
+                    if result.status.value == "ACCEPT":
+                        client.set_flow_run_state(run_id, Scheduled(), force=True)
+                        handed.append(str(run_id))
+                except Exception as exc:  # noqa: BLE001 - sohoa recover is the fallback
+                    log.warning("flow run %s could not be handed back: %s", run_id, exc)
+        return handed
+
+
+def run_flow_run(flow_run_id: Any) -> int:
+    """Run one flow run here, as ``python -m prefect.engine FLOW_RUN_ID`` runs it in a
+    process of its own; the exit code that process would have had (0: the engine
+    settled the run's state, paused or suspended included; 1: it failed)."""
+    from prefect.exceptions import Abort, Pause
+    from prefect.flow_engine import flow_run_logger, load_flow_run, run_flow
+
+    flow_run = load_flow_run(flow_run_id)
+    logger = flow_run_logger(flow_run=flow_run)
+    try:
+        flow = _flow_of(flow_run)
+    except Exception:  # noqa: BLE001 - the worker marks the run crashed
+        logger.error("Unexpected exception encountered when trying to load flow",
+                     exc_info=True)
+        return 1
+    try:
+        run_flow(flow, flow_run=flow_run, error_logger=logger)  # type: ignore[arg-type]
+    except (Abort, Pause):
+        return 0
+    except Exception:  # noqa: BLE001 - the engine has failed the run and logged why
+        return 1
+    return 0
+
+
+def _flow_of(flow_run: FlowRun) -> Flow[..., Any]:
+    """The flow of a deployment's run, imported from its entrypoint (a module path,
+    or ``file.py:function``). No pull steps run: they would change this process's
+    working directory under the other runs; the code is this worker's own."""
+    from prefect.client.orchestration import get_client
+    from prefect.flows import load_flow_from_entrypoint
+
+    if flow_run.deployment_id is None:
+        raise RuntimeError(f"flow run {flow_run.id} has no deployment: nothing to load")
+    with get_client(sync_client=True) as client:
+        entrypoint = client.read_deployment(flow_run.deployment_id).entrypoint
+    if not entrypoint:
+        raise RuntimeError(f"deployment {flow_run.deployment_id} has no entrypoint")
+    return load_flow_from_entrypoint(entrypoint, use_placeholder_flow=False)
+
+
+def serve_pool(pool: str, *, name: str | None = None, limit: int | None = None,
+               with_healthcheck: bool = False) -> None:
+    """Poll ``pool`` and run what it hands out until SIGTERM or Ctrl-C; then hand the
+    runs in flight back and end the process at once (their threads with it)."""
+    import signal
+
+    worker = InProcessWorker(work_pool_name=pool, name=name, limit=limit)
+
+    def stop(signum: int, frame: object) -> None:
+        handed = worker.hand_back()
+        log.warning("stopped (%s): %d run(s) in flight handed back to the pool%s",
+                    signal.Signals(signum).name, len(handed),
+                    f": {', '.join(handed)}" if handed else "")
+        logging.shutdown()
+        os._exit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+    anyio.run(lambda: worker.start(with_healthcheck=with_healthcheck))
