@@ -9,7 +9,8 @@ How a page is scored (all text compared after ``fold``: no case, no diacritics):
    order with ``rapidfuzz`` (``partial_ratio_alignment``), the aligned span is
    widened to whole words and scored with ``fuzz.ratio`` -> ``match``.  Each
    short title word (<= 3 letters, e.g. "ve", "tu", "an") missing from the span
-   costs ``short_token_penalty`` (stops "BẢN VIẾT" matching "BẢN VẼ …").
+   costs ``short_token_penalty`` (stops "BẢN VIẾT" matching "BẢN VẼ …"); a
+   word read with one letter doubled ("BỔỐ" for "BỔ") is not missing.
 3. ``score = match * (1 - coverage_weight * (1 - coverage))`` where coverage is
    the share of the window the title explains: a line that *is* the title
    beats a long line that merely mentions it, and the most specific title wins
@@ -183,10 +184,18 @@ def _match(p: _Pattern, text: str, short_penalty: float) -> tuple[float, float]:
         pos = e
     end = len(text) if p.open_end else pos
     span_words = set(text[first:end].split())
-    missing = sum(1 for t in p.short_tokens if t not in span_words)
+    missing = sum(1 for t in p.short_tokens
+                  if t not in span_words and not any(_doubled(t, w) for w in span_words))
     match = max(0.0, total / p.length - missing * short_penalty)
     coverage = (end - first) / len(text) if text else 0.0
     return match, coverage
+
+
+def _doubled(token: str, word: str) -> bool:
+    """``word`` is ``token`` with one letter read twice: Tesseract reads a capital vowel
+    with stacked diacritics as two ("BỔ" -> "BỔỐ", folded "bo" -> "boo")."""
+    return len(word) == len(token) + 1 and any(
+        word == token[: i + 1] + token[i:] for i in range(len(token)))
 
 
 class TitleClassifier:
