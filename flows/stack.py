@@ -135,7 +135,7 @@ def prefect_env(base: Mapping[str, str], home: Path, port: int) -> dict[str, str
     return {**base, "PREFECT_HOME": str(home),
             "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_WORKER_QUERY_SECONDS": "2", "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+            "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true"}
 
 
@@ -159,8 +159,8 @@ def start_worker(stack: Stack, env: Mapping[str, str], pool: str, log_dir: Path,
 
     ``limit``: runs at once on this worker. Give the deployment's concurrency limit:
     the worker then leaves further runs scheduled and takes the next at its next poll
-    (2 s), where the deployment limit alone sends them to ``AwaitingConcurrencySlot``
-    and the server retries them only after 30 s."""
+    (every second on this stack), where the deployment limit alone sends them to
+    ``AwaitingConcurrencySlot`` and the server retries them only after 30 s."""
     worker_name = f"{name}-{socket.gethostname()}"
     cmd = ([str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process"]
            if process_per_run else [str(BIN / "sohoa"), "worker", "--pool", pool])
@@ -256,7 +256,7 @@ def run_stack(args: argparse.Namespace, settings: Settings) -> int:
                         str(args.max_in_flight)], env=env, check=True, timeout=300)
         subprocess.run([str(BIN / "sohoa"), "recover"], env=env, check=True, timeout=120)
         start_worker(stack, env, "sohoa", logs, limit=args.max_in_flight)
-        stack.start("watcher", [str(BIN / "sohoa"), "watch", "--interval", "2"], env, logs)
+        stack.start("watcher", [str(BIN / "sohoa"), "watch", "--interval", "1"], env, logs)
         write_env_file(folder / "env.sh", env)
         print_welcome(args.port, creds[0], folder)
         while (dead := stack.dead()) is None:
