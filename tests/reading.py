@@ -8,6 +8,7 @@ from lab.ocrsim import NoiseLevel, simulate_ocr
 from lab.synth import PageSpec, render_page
 from pipeline.classify import PageText
 from pipeline.classify.layout import layout_features
+from pipeline.types import OcrResult, Word
 
 
 def simulated_reading(spec: PageSpec, *, seed: int, junk_words: int) -> PageText:
@@ -23,3 +24,14 @@ def simulated_reading(spec: PageSpec, *, seed: int, junk_words: int) -> PageText
         level=level,
     )
     return PageText(ocr=ocr, layout=layout_features(page.image, spec.dpi))
+
+
+def typed_lines(lines: list[str]) -> OcrResult:
+    """An A4 page at 300 dpi read as ``lines``, one OCR line each, top to bottom."""
+    words = tuple(
+        Word(text=t, left=200 + 120 * j, top=300 + 60 * i, width=110, height=40, conf=95.0,
+             line=i + 1)
+        for i, line in enumerate(lines)
+        for j, t in enumerate(line.split())
+    )
+    return OcrResult(words=words, width=2480, height=3508, dpi=300, mean_conf=95.0)

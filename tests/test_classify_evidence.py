@@ -23,8 +23,8 @@ from pipeline.classify.interfaces import PageText
 from pipeline.classify.trained import TrainedClassifier
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, process_page
-from pipeline.types import Candidate, OcrResult, PageRef, RawPage, Word
-from tests.reading import simulated_reading
+from pipeline.types import Candidate, PageRef, RawPage
+from tests.reading import simulated_reading, typed_lines
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -163,13 +163,7 @@ def test_a_continuation_page_takes_the_evidence_of_its_document(
 
 
 def _typed_page(lines: list[str]) -> PageText:
-    words = tuple(
-        Word(text=t, left=200 + 120 * j, top=300 + 60 * i, width=110, height=40, conf=95.0,
-             line=i + 1)
-        for i, line in enumerate(lines)
-        for j, t in enumerate(line.split())
-    )
-    return PageText(OcrResult(words=words, width=2480, height=3508, dpi=300, mean_conf=95.0))
+    return PageText(typed_lines(lines))
 
 
 def test_field_labels_and_form_codes_prove_a_form_whose_title_is_unreadable(

@@ -21,8 +21,7 @@ from pipeline.classify.separation import (
     segment,
 )
 from pipeline.classify.trained import TrainedClassifier
-from pipeline.types import OcrResult, Word
-from tests.reading import simulated_reading
+from tests.reading import simulated_reading, typed_lines
 
 TYPES = ("a", "b", "design_drawings")
 
@@ -64,16 +63,6 @@ def test_bare_page_feature() -> None:
     assert _sep_row(motto, np.array([0.8, 0.1, 0.1]), open_p, 0, (2,))[BARE] == 0.0
 
 
-def _lines_page(lines: list[str]) -> OcrResult:
-    words = tuple(
-        Word(text=t, left=200 + 120 * j, top=300 + 60 * i, width=110, height=40, conf=95.0,
-             line=i + 1)
-        for i, line in enumerate(lines)
-        for j, t in enumerate(line.split())
-    )
-    return OcrResult(words=words, width=2480, height=3508, dpi=300, mean_conf=95.0)
-
-
 def test_an_agency_header_is_a_line_that_opens_with_the_agency() -> None:
     """The separator's agency-header number (shape[6]): an addressee ("Kính gửi: Ủy ban
     nhân dân ...", at the top of a continuation page too) or a sentence naming an
@@ -81,12 +70,12 @@ def test_an_agency_header_is_a_line_that_opens_with_the_agency() -> None:
     extract = FeatureExtractor(load_catalog()).extract
     body = ["Thửa đất đã được sử dụng ổn định, phù hợp với quy hoạch sử dụng đất."]
     headed = ["ỦY BAN NHÂN DÂN", "PHƯỜNG HÀNG BỒ", "Số: 690/GP", *body]
-    assert extract(_lines_page(headed)).shape[6] == 1.0
-    assert extract(_lines_page(["- BỆNH VIỆN BẠCH MAI", *body])).shape[6] == 1.0
+    assert extract(typed_lines(headed)).shape[6] == 1.0
+    assert extract(typed_lines(["- BỆNH VIỆN BẠCH MAI", *body])).shape[6] == 1.0
     addressed = ["Kính gửi: Ủy ban nhân dân phường Kim Mã", *body]
-    assert extract(_lines_page(addressed)).shape[6] == 0.0
+    assert extract(typed_lines(addressed)).shape[6] == 0.0
     named = ["Giấy báo tử là căn cứ để đăng ký khai tử tại Ủy ban nhân dân cấp xã.", *body]
-    assert extract(_lines_page(named)).shape[6] == 0.0
+    assert extract(typed_lines(named)).shape[6] == 0.0
 
 
 def test_document_type_weighs_the_first_page_most() -> None:
