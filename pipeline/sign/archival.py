@@ -77,15 +77,9 @@ class Archival:
                                  revocation_mode="require")
 
 
-def extend(signed: bytes, *, archival: Archival) -> bytes:
-    """Add B-LT data (and for B-LTA a document timestamp) after the last signature."""
-    out = io.BytesIO(signed)
-    extend_in_place(out, archival=archival)
-    return out.getvalue()
-
-
 def extend_in_place(stream: BinaryIO, *, archival: Archival) -> None:
-    """:func:`extend` on a seekable, writable stream (a file opened ``w+b`` or ``r+b``)."""
+    """Add B-LT data (and for B-LTA a document timestamp) after the last signature, to
+    a seekable, writable stream (a file opened ``w+b`` or ``r+b``)."""
     if archival.level in ("B-B", "B-T"):
         return
     reader = PdfFileReader(stream)
