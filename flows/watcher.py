@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -126,12 +126,25 @@ FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 MAX_RERUNS = 3
 
 
+def dossier_objects(infos: Iterable[ObjectInfo]) -> dict[tuple[str, str], list[ObjectInfo]]:
+    """The objects of a listing under each ``{branch}/{dossier_id}/`` folder."""
+    objects: dict[tuple[str, str], list[ObjectInfo]] = {}
+    for info in infos:
+        parts = info.key.split("/")
+        if len(parts) >= 3:
+            objects.setdefault((parts[0], parts[1]), []).append(info)
+    return objects
+
+
+def sealed(objects: Mapping[tuple[str, str], Sequence[ObjectInfo]]) -> list[tuple[str, str]]:
+    """(branch, dossier_id) of the folders with ``manifest.json`` directly in them."""
+    return [(b, d) for (b, d), infos in objects.items()
+            if any(i.key == f"{b}/{d}/{MANIFEST}" for i in infos)]
+
+
 def sealed_prefixes(storage: Storage, bucket: str) -> Iterator[tuple[str, str]]:
     """(branch, dossier_id) of every ``{branch}/{dossier_id}/manifest.json`` in ``bucket``."""
-    for info in storage.list(bucket):
-        parts = info.key.split("/")
-        if len(parts) == 3 and parts[2] == MANIFEST:
-            yield parts[0], parts[1]
+    yield from sealed(dossier_objects(storage.list(bucket)))
 
 
 def check_manifest(data: bytes, branch: str, dossier_id: str) -> Manifest:
@@ -202,19 +215,14 @@ class Watcher:
         as at the last scan is not read again; the states of the runs of every
         dossier still in intake come in one request."""
         done: list[Submitted] = []
-        objects: dict[tuple[str, str], list[ObjectInfo]] = {}
-        for info in self.storage.list(self.config.intake):
-            parts = info.key.split("/")
-            if len(parts) >= 3:
-                objects.setdefault((parts[0], parts[1]), []).append(info)
-        sealed = [bd for bd, infos in objects.items()
-                  if any(i.key == f"{bd[0]}/{bd[1]}/{MANIFEST}" for i in infos)]
-        live = {f"sohoa:{b}/{d}:" for b, d in sealed}
+        objects = dossier_objects(self.storage.list(self.config.intake))
+        ready = sealed(objects)
+        live = {f"sohoa:{b}/{d}:" for b, d in ready}
         self._submitted = {k: v for k, v in self._submitted.items()  # forget delivered ones
                            if k[:k.rindex(":") + 1] in live}
         self._seen = {bd: v for bd, v in self._seen.items() if bd in objects}
         waiting: list[tuple[Places, IntakeDossier, dict[str, str], str]] = []
-        for branch, dossier_id in sorted(sealed):
+        for branch, dossier_id in sorted(ready):
             places = Places.in_buckets(self.config, branch, dossier_id)
             try:
                 data, intake, pages, key = self._version(places, objects[(branch, dossier_id)])
