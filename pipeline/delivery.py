@@ -111,12 +111,14 @@ def json_bytes(data: Any) -> bytes:
 
 
 def put_verified(storage: Storage, place: Place, name: str, data: bytes | Path,
-                 content_type: str = "application/octet-stream") -> str:
+                 content_type: str = "application/octet-stream", *,
+                 sha256: str | None = None) -> str:
     """Store ``data`` (bytes, or a local file streamed, never whole in memory) atomically
-    and read it back: its sha256, or StorageError (retryable)."""
+    and read it back: its sha256, or StorageError (retryable). ``sha256``: the file's
+    digest when the caller has it already (the stored object must read back as it)."""
     key = place.key(name)
     if isinstance(data, Path):
-        expected = file_sha256(data)
+        expected = sha256 or file_sha256(data)
         storage.put_file(place.bucket, key, data, content_type=content_type)
     else:
         expected = sha256_bytes(data)
@@ -181,7 +183,8 @@ def deliver(storage: Storage, places: Places, intake: IntakeDossier, *, bundle: 
     report_bytes = json_bytes(report.model_dump(mode="json"))
     keep_previous_version(storage, places, report_bytes)
     if bundle is not None:
-        put_verified(storage, places.archive, "bundle.pdf", bundle, "application/pdf")
+        put_verified(storage, places.archive, "bundle.pdf", bundle, "application/pdf",
+                     sha256=report.bundle.sha256 if report.bundle else None)
     elif storage.head(places.archive.bucket, places.archive.key("bundle.pdf")) is not None:
         storage.delete(places.archive.bucket, places.archive.key("bundle.pdf"))  # kept above
     if places.intake != places.originals:  # not re-opened from the archive's own originals
