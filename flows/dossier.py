@@ -27,6 +27,7 @@ from prefect.futures import as_completed
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from flows.artifacts import final_state, publish_artifacts
 from flows.params import DossierRequest
@@ -194,7 +195,10 @@ def make_bundle(plan: Plan, *, request: DossierRequest, catalog: Catalog,
     meta = archive_metadata(plan, dossier_id=request.dossier_id, procedure=procedure,
                             branch=request.branch, catalog=catalog, created=created,
                             submitted_at=request.submitted_at)
-    pdf = assemble_bundle(plan, marks_from=catalog, meta=meta, created=created, folder=folder)
+    # quoted: Prefect would otherwise walk every word of every page, twice, looking for
+    # futures in the task's inputs (a tenth of a second per dossier, holding the GIL)
+    pdf = assemble_bundle(cast(Plan, quote(plan)), marks_from=quote(catalog), meta=meta,
+                          created=created, folder=folder)
     signer, archival, organisation = signing
     return sign_bundle(pdf, signer=signer, archival=archival,
                        meta=SignMeta(organisation=organisation))

@@ -94,6 +94,9 @@ EMBEDDED_DEFAULTS: dict[str, str] = {
                        "PAUSE_EXPIRATIONS", "TRIGGERS", "REPOSSESSOR", "TASK_RUN_RECORDER",
                        "EVENT_PERSISTER", "CLEANUP_RECONCILER")},
     "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    # the block catalogue is written into the database on every start (~0.5 s);
+    # this process saves and reads no blocks
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
 }
 
 
@@ -132,4 +135,24 @@ def start_if_needed(*, verbose: bool = False) -> EmbeddedApi | None:
     os.environ["PREFECT_API_URL"] = api.url
     atexit.register(api.stop)
     _current = api
+    if not any(_enabled(f"PREFECT_SERVER_SERVICES_{service}_ENABLED") for service in _READERS):
+        _drop_events()
     return api
+
+
+#: The embedded API's services that read the events a run sends (task-run states).
+_READERS = ("TASK_RUN_RECORDER", "EVENT_PERSISTER", "TRIGGERS")
+
+
+def _enabled(setting: str) -> bool:
+    return os.environ.get(setting, "true").strip().lower() not in ("false", "0", "no", "off")
+
+
+def _drop_events() -> None:
+    """No service of the embedded API reads events (``EMBEDDED_DEFAULTS``; an operator
+    may turn them on): the client does not send them, so neither this process nor the
+    API spends time on them (serialising and sending each one, receiving it)."""
+    from prefect.events.clients import NullEventsClient
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.set_client_override(NullEventsClient)

@@ -45,3 +45,30 @@ def test_the_cli_keeps_flow_runs_and_artifacts_not_task_runs_or_logs(
     assert rows(db, "flow_run") == 1  # the dossier's run, its states and artifacts
     assert rows(db, "flow_run_state") >= 3 and rows(db, "artifact") >= 2
     assert rows(db, "task_run") == 0 and rows(db, "log") == 0  # what nobody reads after
+
+
+SHOW_EVENTS_CLIENT = """
+from flows import embedded_api
+from prefect.events.worker import EventsWorker
+api = embedded_api.start_if_needed()
+override = EventsWorker._client_override
+print(override[0].__name__ if override else "sent")
+api.stop()
+"""
+
+
+@pytest.mark.parametrize(("recorder", "expected"), [(None, "NullEventsClient"),
+                                                    ("true", "sent")])
+def test_events_are_sent_only_when_a_service_of_the_embedded_api_reads_them(
+    tmp_path: Path, recorder: str | None, expected: str,
+) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in EMBEDDED_DEFAULTS and k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    if recorder is not None:  # an operator who wants task runs recorded
+        env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED"] = recorder
+    done = subprocess.run([sys.executable, "-c", SHOW_EVENTS_CLIENT], capture_output=True,
+                          text=True, timeout=120, env=env, check=False,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from lab.synth import PageSpec, render_page
 from pipeline.errors import MissingDependency, OcrError, ProgramTimeout
@@ -78,6 +80,19 @@ def test_rgb_input_is_accepted(page):
     res = ocr_image(crop, dpi=page.dpi, config=OcrConfig(langs="vie", psm=6))
     first = page.body_text.splitlines()[0]
     assert res.text.splitlines()[0].split()[:2] == first.split()[:2]
+
+
+def test_a_binarised_page_goes_one_bit_per_pixel_and_reads_the_same(page):
+    grey = cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
+    binary = np.where(grey < 160, 0, 255).astype(np.uint8)
+    bilevel = tesseract._to_png(binary)
+    assert Image.open(io.BytesIO(bilevel)).mode == "1"
+    assert Image.open(io.BytesIO(tesseract._to_png(grey))).mode == "L"  # grey stays grey
+    eight_bit = cv2.imencode(".png", binary, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
+    args = tesseract._command(page.dpi, OcrConfig())
+    config = OcrConfig()
+    assert tesseract._run_killable(args, bilevel, config)[1] == tesseract._run_killable(
+        args, eight_bit, config)[1]
 
 
 def test_empty_white_image_gives_no_words():

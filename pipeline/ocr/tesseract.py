@@ -203,7 +203,13 @@ def _to_png(image: np.ndarray) -> bytes:
         raise ValueError(f"ocr_image needs a 2-D or HxWx3 image, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError("ocr_image got an empty image")
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(arr), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    arr = np.ascontiguousarray(arr)
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    if arr.ndim == 2 and not cv2.countNonZero(cv2.inRange(arr, 1, 254)):
+        # a binarised page: one bit per pixel, a quarter of the encoding time and
+        # Tesseract has nothing to threshold (it reads the very same words)
+        params += [cv2.IMWRITE_PNG_BILEVEL, 1]
+    ok, buf = cv2.imencode(".png", arr, params)
     if not ok:
         raise OcrError("could not encode the page image as PNG for Tesseract")
     return buf.tobytes()

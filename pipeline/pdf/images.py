@@ -6,13 +6,11 @@ re-encoded at lower JPEG quality and only then downsampled, never below 200 dpi.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Literal
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from pipeline.errors import PdfError
 
@@ -63,28 +61,30 @@ def _to_grey(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
-def _jpeg(pil: Image.Image, quality: int) -> bytes:
-    buf = io.BytesIO()
-    kwargs: dict[str, object] = {"quality": quality, "optimize": True, "progressive": False}
-    if pil.mode == "RGB":
-        kwargs["subsampling"] = 2  # 4:2:0
-    pil.save(buf, format="JPEG", **kwargs)
-    return buf.getvalue()
+def _jpeg(pixels: np.ndarray, quality: int) -> bytes:
+    """Baseline JPEG, optimised Huffman tables, 4:2:0 for colour; ``pixels`` grey or
+    BGR. OpenCV's libjpeg-turbo gives the same pixels as Pillow's, and lets other
+    threads run while it encodes (Pillow holds the interpreter lock throughout)."""
+    ok, buf = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality,
+                                            cv2.IMWRITE_JPEG_OPTIMIZE, 1])
+    if not ok:
+        raise PdfError("could not encode the page image as JPEG")
+    return buf.tobytes()
 
 
-def _fit(pil: Image.Image, target_bytes: int, qualities: tuple[int, ...],
+def _fit(pixels: np.ndarray, target_bytes: int, qualities: tuple[int, ...],
          *, give_up_early: bool) -> bytes | None:
     """First encoding (by decreasing quality) under target; None if none fits.
 
     With ``give_up_early`` a page whose first encoding is so large that even the
     lowest quality cannot fit is abandoned after one encode (saves time)."""
-    data = _jpeg(pil, qualities[0])
+    data = _jpeg(pixels, qualities[0])
     if len(data) <= target_bytes:
         return data
     if give_up_early and len(data) * _LADDER_GAIN > target_bytes:
         return None
     for quality in qualities[1:]:
-        data = _jpeg(pil, quality)
+        data = _jpeg(pixels, quality)
         if len(data) <= target_bytes:
             return data
     return None
@@ -111,23 +111,23 @@ def encode_page_image(
     """
     _validate(image, dpi)
     colour = has_meaningful_colour(image)
-    pixels = np.ascontiguousarray(image) if colour else _to_grey(image)
-    pil = Image.fromarray(pixels)
+    pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if colour else _to_grey(image)
+    height, width = pixels.shape[:2]
     can_shrink = dpi > MIN_DPI * 1.01
-    data = _fit(pil, target_bytes, QUALITIES, give_up_early=can_shrink)
+    data = _fit(pixels, target_bytes, QUALITIES, give_up_early=can_shrink)
     out_dpi = float(dpi)
     if data is None and can_shrink:
-        w = max(1, round(pil.width * MIN_DPI / dpi))
-        h = max(1, round(pil.height * MIN_DPI / dpi))
-        pil = Image.fromarray(cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA))
-        data = _fit(pil, target_bytes, QUALITIES_MIN_DPI, give_up_early=False)
+        w = max(1, round(width * MIN_DPI / dpi))
+        h = max(1, round(height * MIN_DPI / dpi))
+        pixels = cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA)
+        data = _fit(pixels, target_bytes, QUALITIES_MIN_DPI, give_up_early=False)
         out_dpi = dpi * w / image.shape[1]  # exact: the page size stays the same
     if data is None:  # over target even at the floor: keep quality floor, not resolution
-        data = _jpeg(pil, QUALITIES_MIN_DPI[-1])
+        data = _jpeg(pixels, QUALITIES_MIN_DPI[-1])
     return EncodedImage(
         data=data,
-        width=pil.width,
-        height=pil.height,
+        width=pixels.shape[1],
+        height=pixels.shape[0],
         colorspace="DeviceRGB" if colour else "DeviceGray",
         filter="DCTDecode",
         dpi=out_dpi,
