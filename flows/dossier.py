@@ -37,8 +37,8 @@ from flows.signing import build_archival, build_signer, engine_versions
 from flows.tasks import (
     assemble_bundle,
     deliver_task,
-    ensure_ocr_limit,
     inventory_task,
+    machine_ocr_limit,
     process_page_task,
     read_intake_task,
     sign_bundle,
@@ -109,7 +109,7 @@ def process_dossier(request: DossierRequest) -> State:
     io = DossierIO(storage, places, intake, consume_intake=consume)
     wait = timedelta(hours=settings.review_wait_hours)
     report = run_dossier(request, io, settings=settings,
-                         ocr_limit=ensure_ocr_limit(settings.workers),
+                         ocr_limit=machine_ocr_limit(settings.workers),
                          review=Reviewing(ask=settings.review_wait_hours > 0, wait=wait))
     tag_run(add=(f"status:{report.status}",))
     return final_state(report)

@@ -278,12 +278,19 @@ class Watcher:
         if kind == "CRASHED" and times < MAX_RERUNS:
             self.runs.rerun(run_id)
             log.warning("dossier %s: flow run %s crashed; run again", name, run_id)
-        elif kind == "COMPLETED" and self.same_as_archived(places, intake, pages):
+        elif kind == "COMPLETED" and self.still_sealed(places) and self.same_as_archived(
+                places, intake, pages):
             self.report_resubmission(places, intake, run_id)
         elif run_id not in self._told:
             self._told.add(run_id)
             log.warning("dossier %s: flow run %s ended %s and its pages are still in intake;"
                         " see the run in the UI (retry it there)", name, run_id, kind)
+
+    def still_sealed(self, places: Places) -> bool:
+        """The manifest is in intake now. The listing was taken before the run's state was
+        read: a run that delivered in between has taken the dossier out of intake (its
+        manifest last), and it must not be taken for the same dossier handed in again."""
+        return self.storage.head(self.config.intake, places.intake.key(MANIFEST)) is not None
 
     def same_as_archived(self, places: Places, intake: IntakeDossier,
                          pages: dict[str, str]) -> bool:

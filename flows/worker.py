@@ -37,6 +37,8 @@ import anyio
 import anyio.abc
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
+from flows.tasks import runs_share_this_process
+
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
     from prefect.flows import Flow
@@ -59,6 +61,7 @@ class InProcessWorker(ProcessWorker):
         super().__init__(*args, **kwargs)
         self._in_flight: set[UUID] = set()
         self._lock = threading.Lock()
+        runs_share_this_process()
 
     async def run(
         self,

@@ -39,6 +39,7 @@ from tests.pki import Pki
 from tests.s3server import S3Server
 
 RUN_TIMEOUT_S = 240.0
+POOL = "sohoa-e2e"
 FORM = ("birth_reg_form", "TỜ KHAI ĐĂNG KÝ KHAI SINH")
 PROOF = ("birth_certificate_medical", "GIẤY CHỨNG SINH")
 
@@ -112,11 +113,20 @@ def system(s3_server: S3Server, pki: Pki,
         from flows.deployments import apply_deployments
 
         with sys_.settings():
-            apply_deployments("sohoa-e2e", max_in_flight=4)
-        start_worker(stack, env, "sohoa-e2e", base / "logs")
+            apply_deployments(POOL, max_in_flight=4)
+        start_worker(stack, env, POOL, base / "logs")
         yield sys_
     finally:
         stack.stop()
+
+
+def hold_runs(system: System, *, paused: bool) -> None:
+    """Pause (or resume) the system's work pool: its worker takes no run meanwhile."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolUpdate
+
+    with system.settings(), get_client(sync_client=True) as client:
+        client.update_work_pool(POOL, WorkPoolUpdate(is_paused=paused))
 
 
 def wait_final(system: System, run_id: str) -> Any:
@@ -158,6 +168,7 @@ def scanned(system: System, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         upload_dossier(system.storage, system.config.intake, folder)
 
     results: list[dict[str, str]] = []
+    hold_runs(system, paused=True)  # no run ends while the watchers below look
 
     def a_watcher() -> None:  # Prefect settings are per thread (context variables)
         with system.settings():
@@ -171,6 +182,7 @@ def scanned(system: System, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     first = results[0]
     with system.settings():  # a restarted watcher (nothing remembered)
         restarted = {s.dossier_id: s.flow_run_id for s in system.watcher().scan_once()}
+    hold_runs(system, paused=False)
     runs = {d: wait_final(system, r) for d, r in first.items()}
     return {"first": first, "restarted": restarted, "twins": results, "runs": runs,
             "originals": originals, "bad_jpg": (bad / "022.jpg").read_bytes()}
@@ -215,6 +227,9 @@ def test_runs_run_in_the_long_lived_worker_process(system: System,
         LogFilter,
         LogFilterFlowRunId,
     )
+    from prefect.exceptions import ObjectNotFound
+
+    from flows.tasks import ocr_limit_name
 
     runs = list(scanned["runs"].values())
     where = {r.infrastructure_pid for r in runs}
@@ -226,6 +241,10 @@ def test_runs_run_in_the_long_lived_worker_process(system: System,
             assert any(t.name.startswith("page ") for t in tasks), [t.name for t in tasks]
             logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
             assert any("Finished in state" in lg.message for lg in logs)
+        # their pages shared the worker's own OCR slots: the machine's limit on the server,
+        # there for a process per run, was never asked for
+        with pytest.raises(ObjectNotFound):
+            client.read_global_concurrency_limit_by_name(ocr_limit_name())
 
 
 def test_watchers_never_start_a_duplicate_run(system: System, scanned: dict[str, Any]) -> None:
@@ -317,7 +336,7 @@ def test_prefect_operator_commands_work_against_the_server(
         return done.stdout
 
     assert "process-dossier" in ok("deployment", "ls")
-    assert "sohoa-e2e" in ok("work-pool", "ls")
+    assert POOL in ok("work-pool", "ls")
     assert "E2E-GOOD-1" in ok("flow-run", "ls")
     assert "process-dossier" in ok("flow", "ls")
     ok("artifact", "ls")

@@ -126,6 +126,22 @@ def test_the_same_dossier_handed_in_again_is_reported_not_lost(
     assert again.idempotency_key != first.idempotency_key
 
 
+def test_a_run_that_delivers_while_the_watcher_looks_is_not_a_resubmission(
+    storage: tuple[StorageConfig, LocalStorage]
+) -> None:
+    config, store = storage
+    put_dossier(store, config.intake, MANIFEST)
+
+    class Delivering(Runs):  # the run delivers between the scan's LIST and its question
+        def states_of(self, run_ids: list[str]) -> dict[str, tuple[str, int]]:
+            deliver_as_the_run_would(config, store)
+            return {r: ("COMPLETED", 1) for r in run_ids}
+
+    [first] = watcher_of(config, store, Starter(), Delivering()).scan_once()
+    assert list(store.list(config.quarantine)) == []  # delivered once, nothing refused
+    assert list(store.list(config.intake)) == []
+
+
 def test_a_crashed_run_is_run_again_then_reported(
     storage: tuple[StorageConfig, LocalStorage], caplog: pytest.LogCaptureFixture
 ) -> None:
