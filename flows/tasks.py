@@ -233,12 +233,11 @@ def ocr_slot(limit: str | None) -> Iterator[None]:
     """Hold one slot of the worker's OCR concurrency limit (if any) while a page is decoded
     and worked: no more pages in memory, and no more busy cores, than slots.
 
-    The pages of this process queue here first, for as many slots as the limit has,
-    and only then take the machine's slot from the server (other processes on this
-    machine, e.g. a process per flow run, share it). A page that asked the server
-    for a full limit would be told to come back later, all the later the more pages
-    were waiting (Prefect's ``Retry-After``), while the slot freed meanwhile stayed
-    idle: a worker running several dossiers' pages kept its cores half busy.
+    For the machine's global limit (a process per flow run), the pages of this
+    process queue here first, for as many slots as the limit has, and only then ask
+    the server, which answers a full limit with "come back later" (Prefect's
+    ``Retry-After``, the later the more pages it turned away) while a slot freed
+    meanwhile stays idle.
     """
     if limit is None:
         yield
