@@ -9,7 +9,7 @@ import hashlib
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -168,7 +168,6 @@ def ensure_ocr_limit(slots: int) -> str:
     one slot per core, or ``SOHOA_WORKERS``), held by every page task while it
     cleans and OCRs: several dossier runs on one worker share its cores instead
     of oversubscribing them; a worker on another machine brings its own slots.
-    This process queues its own pages for as many slots first (:func:`ocr_slot`).
     """
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectAlreadyExists
@@ -177,7 +176,6 @@ def ensure_ocr_limit(slots: int) -> str:
     # another run on this machine may create it first: that is fine
     with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
         client.upsert_global_concurrency_limit_by_name(name, slots)
-    _local_slots(name, slots)
     return name
 
 
@@ -197,8 +195,10 @@ _RUNS_IN_PROCESS = threading.Event()
 def runs_share_this_process() -> None:
     """Declared by a worker that runs every flow run it takes in its own process
     (``sohoa worker``): the runs' pages share its cores through this process's slots.
-    Asking the server for the machine's slot as well kept each page ~2 s in that
-    request on a busy stack (10 dossiers at once), its local slot held meanwhile."""
+    Asking the server for the machine's slot for every page kept each page ~2 s in
+    that request on a busy stack (10 dossiers at once): the server answers a full
+    limit with "come back later" (Prefect's ``Retry-After``, the later the more pages
+    it turned away) while a slot freed meanwhile stays idle."""
     _RUNS_IN_PROCESS.set()
 
 
@@ -209,14 +209,6 @@ def ocr_limit_name() -> str:
 
 _LOCAL_SLOTS: dict[str, threading.BoundedSemaphore] = {}
 _LOCAL_LOCK = threading.Lock()
-
-
-def _local_slots(limit: str, slots: int | None = None) -> threading.BoundedSemaphore | None:
-    """This process's queue for ``limit`` (made with ``slots`` on first use)."""
-    with _LOCAL_LOCK:
-        if slots is not None:
-            _LOCAL_SLOTS.setdefault(limit, threading.BoundedSemaphore(slots))
-        return _LOCAL_SLOTS.get(limit)
 
 
 def local_ocr_limit(slots: int) -> str:
@@ -231,22 +223,18 @@ LOCAL_PREFIX = "local:"
 @contextmanager
 def ocr_slot(limit: str | None) -> Iterator[None]:
     """Hold one slot of the worker's OCR concurrency limit (if any) while a page is decoded
-    and worked: no more pages in memory, and no more busy cores, than slots.
-
-    For the machine's global limit (a process per flow run), the pages of this
-    process queue here first, for as many slots as the limit has, and only then ask
-    the server, which answers a full limit with "come back later" (Prefect's
-    ``Retry-After``, the later the more pages it turned away) while a slot freed
-    meanwhile stays idle.
-    """
+    and worked: no more pages in memory, and no more busy cores, than slots."""
     if limit is None:
         yield
         return
     if limit.startswith(LOCAL_PREFIX):
-        with _local_slots(limit, int(limit[len(LOCAL_PREFIX):])) or nullcontext():
+        with _LOCAL_LOCK:
+            slots = _LOCAL_SLOTS.setdefault(
+                limit, threading.BoundedSemaphore(int(limit[len(LOCAL_PREFIX):])))
+        with slots:
             yield
         return
     from prefect.concurrency.sync import concurrency
 
-    with _local_slots(limit) or nullcontext(), concurrency(limit, occupy=1, strict=False):
+    with concurrency(limit, occupy=1, strict=False):
         yield
