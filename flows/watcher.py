@@ -273,13 +273,14 @@ class Watcher:
         object in quarantine) and taken out of intake; a failed run is said once."""
         if state is None or state[0] not in FINAL:
             return  # scheduled, running, or suspended for review
+        if not self.still_sealed(places):
+            return  # delivered between the listing and the state: nothing to look after
         kind, times = state
         name = f"{places.branch}/{places.dossier_id}"
         if kind == "CRASHED" and times < MAX_RERUNS:
             self.runs.rerun(run_id)
             log.warning("dossier %s: flow run %s crashed; run again", name, run_id)
-        elif kind == "COMPLETED" and self.still_sealed(places) and self.same_as_archived(
-                places, intake, pages):
+        elif kind == "COMPLETED" and self.same_as_archived(places, intake, pages):
             self.report_resubmission(places, intake, run_id)
         elif run_id not in self._told:
             self._told.add(run_id)
@@ -289,7 +290,8 @@ class Watcher:
     def still_sealed(self, places: Places) -> bool:
         """The manifest is in intake now. The listing was taken before the run's state was
         read: a run that delivered in between has taken the dossier out of intake (its
-        manifest last), and it must not be taken for the same dossier handed in again."""
+        manifest last); it is neither the same dossier handed in again nor pages left
+        in intake by a run that ended."""
         return self.storage.head(self.config.intake, places.intake.key(MANIFEST)) is not None
 
     def same_as_archived(self, places: Places, intake: IntakeDossier,
