@@ -159,7 +159,23 @@ def test_a_continuation_page_takes_the_evidence_of_its_document(
     split = [Evidence({}, labels={"land_certificate": frozenset({label})}),
              Evidence({}, labels={"land_certificate": frozenset({other})})]
     assert open_set([GROUP], split, finder) == (GROUP,)
-    assert open_set([GROUP], split[:1] + [Evidence({})], finder)[0].doc_type == UNKNOWN
+    one = open_set([GROUP], split[:1] + [Evidence({})], finder)[0]  # not proven: in review
+    assert one.doc_type == "land_certificate" and one.confidence < 0.6
+
+
+def test_one_long_field_label_of_the_model_type_names_it_under_the_threshold() -> None:
+    cap = EvidenceConfig().unproven_cap
+    long_label = Evidence({}, labels={"land_certificate": frozenset(
+        {"nhung thay doi sau khi cap giay chung nhan"})})
+    named = decide(GROUP, long_label)
+    assert (named.doc_type, named.confidence) == ("land_certificate", cap)
+    assert all(c.score <= cap for c in named.candidates)
+    # a short label turns up in ordinary prose ("... tài nguyên, đơn vị ..."): no type
+    short = Evidence({}, labels={"land_certificate": frozenset({"so vao so"})})
+    assert decide(GROUP, short).doc_type == UNKNOWN
+    # a long label of a type the model did not see names nothing
+    other = Evidence({}, labels={"death_reg_form": frozenset({"quan he voi nguoi da chet"})})
+    assert decide(GROUP, other).doc_type == UNKNOWN
 
 
 def _typed_page(lines: list[str]) -> PageText:

@@ -28,6 +28,12 @@ Without evidence for the model's type:
   ID card photographed full frame): that type; with the structural evidence's
   strength as confidence, or under the review threshold when only a title
   disagrees with the model;
+* one long field label of the model's type (``weak_label_words`` words or
+  more: "Quan hệ với người đã chết"; fewer than prove it, on a form whose title
+  and most fields are unreadable): the model's type kept, its confidence
+  capped under the review threshold, so the document is named for the
+  reviewer and the dossier goes to review. Short labels ("Nguyên đơn", "Ghi
+  bằng chữ") turn up in ordinary prose and say nothing alone;
 * no evidence at all: ``unknown`` (an extra), confidence 0, the model's guesses
   kept as candidates with scores capped under the review threshold, so that a
   requirement such a document might satisfy is routed to review, not reported
@@ -84,6 +90,8 @@ class EvidenceConfig(BaseModel):
     labels_min: int = Field(default=2, ge=1)
     """Field labels of a type (catalog ``labels``) that prove it without a title."""
     labels_strength: float = Field(default=0.65, ge=0, le=1)
+    weak_label_words: int = Field(default=4, ge=1)
+    """One field label this long names the model's type, under the review threshold."""
     label_ratio: float = Field(default=90.0, ge=0, le=100)
 
 
@@ -230,9 +238,12 @@ def decide(
             confidence=round(conf, 4),
             candidates=(Candidate(best, round(conf, 4)), *_capped(others, cfg))[:3],
         )
-    return replace(
-        group, doc_type=UNKNOWN, confidence=0.0, candidates=_capped(group.candidates, cfg)
-    )
+    capped = _capped(group.candidates, cfg)
+    if any(len(lab.split()) >= cfg.weak_label_words
+           for lab in evidence.labels.get(group.doc_type, ())):
+        conf = round(min(group.confidence, cfg.unproven_cap), 4)
+        return replace(group, confidence=conf, candidates=capped)
+    return replace(group, doc_type=UNKNOWN, confidence=0.0, candidates=capped)
 
 
 def _capped(candidates: Sequence[Candidate], cfg: EvidenceConfig) -> tuple[Candidate, ...]:
