@@ -25,7 +25,7 @@ from prefect import flow, unmapped
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.futures import as_completed
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from prefect.states import State
+from prefect.states import Cancelled, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
@@ -42,6 +42,7 @@ from flows.tasks import (
     process_page_task,
     read_intake_task,
     sign_bundle,
+    stop_if_cancelled,
 )
 from flows.webhook import notify_webhook
 from models.catalog import load_catalog
@@ -52,7 +53,7 @@ from pipeline.classify.trained import classifier_version, default_classifier
 from pipeline.delivery import IntakeDossier, Place, Places, delivered_report, presigned_link
 from pipeline.duplicates import flag_duplicates
 from pipeline.environment import check_environment
-from pipeline.errors import InputError, SohoaError
+from pipeline.errors import InputError, RunCancelled, SohoaError
 from pipeline.fileio import file_sha256, nfc
 from pipeline.inventory import PageJob, forget_objects
 from pipeline.ocr.tesseract import OcrConfig
@@ -108,9 +109,12 @@ def process_dossier(request: DossierRequest) -> State:
         intake, consume = read_intake_task(storage, places.intake), False
     io = DossierIO(storage, places, intake, consume_intake=consume)
     wait = timedelta(hours=settings.review_wait_hours)
-    report = run_dossier(request, io, settings=settings,
-                         ocr_limit=machine_ocr_limit(settings.workers),
-                         review=Reviewing(ask=settings.review_wait_hours > 0, wait=wait))
+    try:
+        report = run_dossier(request, io, settings=settings,
+                             ocr_limit=machine_ocr_limit(settings.workers),
+                             review=Reviewing(ask=settings.review_wait_hours > 0, wait=wait))
+    except RunCancelled as exc:  # a supervisor cancelled it (sohoa worker: in this process)
+        return Cancelled(message=exc.message)
     tag_run(add=(f"status:{report.status}",))
     return final_state(report)
 
@@ -166,6 +170,7 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
     plan = settle(plan_dossier(outcomes, classifier=classifier, procedure=procedure,
                                facts=request.facts, review_threshold=REVIEW_THRESHOLD),
                   review, request=request, catalog=catalog, procedure=procedure, io=io)
+    stop_if_cancelled()
     with scratch_folder(settings.work_dir) as folder:
         signed = make_bundle(plan, request=request, catalog=catalog, procedure=procedure,
                              signing=(signer, archival, settings.organisation), folder=folder)
@@ -176,6 +181,7 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
                               generated_at=datetime.now(VN_TZ),
                               engine={**engine_versions(machine),
                                       "classifier": classifier_version(classifier)})
+        stop_if_cancelled()
         link = deliver_task(io.storage, io.places, io.intake, bundle=signed, report=report,
                             consume_intake=io.consume_intake)
     forget_objects(settings.work_dir, {job.sha256 for job in jobs})

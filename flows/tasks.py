@@ -17,13 +17,13 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import TaskRunContext
+from prefect.context import FlowRunContext, TaskRunContext
 
 from models.schemas import Report
 from pipeline import delivery, inventory
 from pipeline.assemble import Plan, bookmarks
 from pipeline.delivery import IntakeDossier, Place, Places
-from pipeline.errors import EnvironmentFault, SohoaError, is_retryable
+from pipeline.errors import EnvironmentFault, RunCancelled, SohoaError, is_retryable
 from pipeline.fileio import write_atomic
 from pipeline.imaging.ingest import load_page
 from pipeline.inventory import PageJob
@@ -97,6 +97,7 @@ def process_page_task(job: PageJob, *, config: PageConfig, made_by: str, storage
     A fault of the machine (a program gone missing) fails the task instead: it is
     not a page result and must never be cached as one.
     """
+    stop_if_cancelled()
     ref = PageRef(job.source, job.page)
     try:
         data = inventory.read_job(storage, job, work_dir)
@@ -200,6 +201,39 @@ def runs_share_this_process() -> None:
     limit with "come back later" (Prefect's ``Retry-After``, the later the more pages
     it turned away) while a slot freed meanwhile stays idle."""
     _RUNS_IN_PROCESS.set()
+
+
+_CANCELLED: set[Any] = set()  # flow-run ids
+_CANCEL_LOCK = threading.Lock()
+
+
+def cancel_in_process(flow_run_id: Any) -> None:
+    """Asked by ``sohoa worker`` when a flow run it runs in this process is cancelled
+    (set to Cancelling, from the UI or the API): the run stops at its next
+    :func:`stop_if_cancelled`. A process per run is stopped by its worker instead."""
+    with _CANCEL_LOCK:
+        _CANCELLED.add(flow_run_id)
+
+
+def forget_cancel(flow_run_id: Any) -> None:
+    with _CANCEL_LOCK:
+        _CANCELLED.discard(flow_run_id)
+
+
+def stop_if_cancelled() -> None:
+    """Raise :class:`RunCancelled` if the flow run this is part of was cancelled while it
+    runs in this process (called before each page, the bundle and the delivery)."""
+    if not _CANCELLED:
+        return
+    task = TaskRunContext.get()
+    flow_run = FlowRunContext.get()
+    run_id = (task.task_run.flow_run_id if task is not None
+              else flow_run.flow_run.id if flow_run is not None and flow_run.flow_run else None)
+    with _CANCEL_LOCK:
+        cancelled = run_id in _CANCELLED
+    if cancelled:
+        raise RunCancelled("the run was cancelled; nothing was delivered and its pages "
+                           "are still in intake (run it again to process them)")
 
 
 def ocr_limit_name() -> str:

@@ -13,8 +13,10 @@ artifacts; what the runs share is what was already loaded.
 
 What differs from a process per run: the work pool's job variables (``env``,
 ``command``, ``working_dir``) are not applied (every run sees the worker's own
-environment, the settings of this machine); a run that is already running is
-not interrupted by a cancel (a pending one is cancelled as before). When the
+environment, the settings of this machine); a run cancelled while it runs (from
+the UI or the API) is not killed with its process but stops before its next
+page, its bundle or its delivery (``flows.tasks.stop_if_cancelled``: pages
+being read finish first), delivers nothing and ends Cancelled. When the
 worker is stopped (SIGTERM, Ctrl-C) it hands its runs in flight back to the pool
 (Crashed, then Scheduled: another worker, or this one started again, runs them
 from their persisted page results) and exits at once; a crash of the process
@@ -37,13 +39,16 @@ import anyio
 import anyio.abc
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
 
-from flows.tasks import runs_share_this_process
+from flows.tasks import cancel_in_process, forget_cancel, runs_share_this_process
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
     from prefect.flows import Flow
 
 log = logging.getLogger("sohoa.worker")
+
+#: how often the worker asks the server for cancelled runs when its event stream is down
+CANCEL_POLL_S = 10.0
 
 
 class InProcessWorker(ProcessWorker):
@@ -61,7 +66,25 @@ class InProcessWorker(ProcessWorker):
         super().__init__(*args, **kwargs)
         self._in_flight: set[UUID] = set()
         self._lock = threading.Lock()
+        self._cancels: Any = None
         runs_share_this_process()
+
+    async def __aenter__(self) -> InProcessWorker:
+        """Prefect's worker set-up, and the observer Prefect's process worker keeps for
+        the runs it runs (a run set to Cancelling: the server's events, polling as
+        fallback), here for the runs in this process."""
+        from prefect._internal.observers import FlowRunCancellingObserver
+
+        await super().__aenter__()
+        self._cancels = await self._exit_stack.enter_async_context(
+            FlowRunCancellingObserver(on_cancelling=self._cancel_in_flight,
+                                      polling_interval=CANCEL_POLL_S))
+        return self
+
+    def _cancel_in_flight(self, flow_run_id: UUID) -> None:
+        log.warning("flow run %s cancelled: it stops before its next page, bundle or "
+                    "delivery", flow_run_id)
+        cancel_in_process(flow_run_id)
 
     async def run(
         self,
@@ -72,6 +95,8 @@ class InProcessWorker(ProcessWorker):
         where = f"{socket.gethostname()}:{os.getpid()} (in process)"
         with self._lock:
             self._in_flight.add(flow_run.id)
+        if self._cancels is not None:
+            self._cancels.add_in_flight_flow_run_id(flow_run.id)
         try:
             if task_status is not None:
                 task_status.started(where)  # the run's infrastructure id: this process
@@ -80,6 +105,9 @@ class InProcessWorker(ProcessWorker):
         finally:
             with self._lock:
                 self._in_flight.discard(flow_run.id)
+            if self._cancels is not None:
+                self._cancels.remove_in_flight_flow_run_id(flow_run.id)
+            forget_cancel(flow_run.id)
         return ProcessWorkerResult(status_code=code, identifier=where)
 
     def hand_back(self) -> list[str]:

@@ -125,6 +125,12 @@ class ModelArtifactError(CatalogError):
     """A trained model artifact in models/ is missing, corrupt or incompatible."""
 
 
+# --- the run -----------------------------------------------------------------
+class RunCancelled(SohoaError):
+    """A supervisor cancelled the run: it stops before its next page, bundle or
+    delivery; nothing is delivered and the pages stay in intake."""
+
+
 # --- storage -----------------------------------------------------------------
 class StorageError(SohoaError):
     """Object storage failed; transient by default."""

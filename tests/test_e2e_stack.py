@@ -409,3 +409,53 @@ def test_the_renewal_deployment_is_scheduled_daily_and_renews_archive(
         assert [system.storage.get(system.config.archive, k) for k in kept][-1:] == [old]
         stored = json.loads(system.storage.get(system.config.archive, folder + "report.json"))
         assert stored["bundle"]["sha256"] == sha256_hex(new)
+
+
+def test_a_run_cancelled_while_it_runs_stops_and_delivers_nothing(
+        system: System, tmp_path: Path) -> None:
+    """The UI's Cancel on a run the worker is running in its own process (the run set to
+    Cancelling): the run stops before its remaining pages, ends Cancelled, delivers
+    nothing, and its pages stay in intake to be run again."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        TaskRunFilter,
+        TaskRunFilterName,
+        TaskRunFilterState,
+        TaskRunFilterStateType,
+    )
+    from prefect.states import Cancelling
+
+    pages = [page(FORM if i == 0 else PROOF, 60 + i) for i in range(10)]
+    folder = make_dossier(tmp_path / "d", "E2E-CANCEL-1", pages, branch="hoan-kiem")
+    prefix = upload_dossier(system.storage, system.config.intake, folder)
+    with system.settings():
+        (submitted,) = system.watcher().scan_once()
+    run_id = submitted.flow_run_id
+
+    def page_runs(*states: str) -> list[Any]:
+        with system.settings(), get_client(sync_client=True) as client:
+            return client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
+                task_run_filter=TaskRunFilter(
+                    name=TaskRunFilterName(like_="page "),
+                    state=TaskRunFilterState(type=TaskRunFilterStateType(any_=list(states)))))
+
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not page_runs("RUNNING", "COMPLETED"):  # the run is reading its pages
+        assert time.monotonic() < deadline, "no page task started"
+        time.sleep(0.2)
+    with system.settings(), get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Cancelling())  # what the UI's Cancel does
+    final = wait_final(system, run_id)
+    try:
+        assert final.state.type.value == "CANCELLED", final.state
+        assert "cancelled" in (final.state.message or "")
+        assert len(page_runs("COMPLETED")) < len(pages)  # it stopped before the end
+        assert system.keys(system.config.archive, prefix) == []
+        assert {k.rsplit("/", 1)[-1] for k in system.keys(system.config.intake, prefix)} \
+            == {p.name for p in folder.iterdir()}
+    finally:
+        for key in system.keys(system.config.intake, prefix):  # other tests' watchers
+            system.storage.delete(system.config.intake, key)
