@@ -176,6 +176,17 @@ def test_one_long_field_label_of_the_model_type_names_it_under_the_threshold() -
     # a long label of a type the model did not see names nothing
     other = Evidence({}, labels={"death_reg_form": frozenset({"quan he voi nguoi da chet"})})
     assert decide(GROUP, other).doc_type == UNKNOWN
+    # nor one the model is unsure of ("lý lịch tư pháp" met in a letter's prose)
+    unsure = replace(GROUP, confidence=0.25)
+    assert decide(unsure, long_label).doc_type == UNKNOWN
+
+
+def test_two_forms_proven_alike_go_the_model_way_whatever_the_order() -> None:
+    """Labels of two forms on one paper prove both equally: the model's belief
+    decides, never the order in which the evidence was gathered."""
+    for order in (("authorization", "cadastral_extract"), ("cadastral_extract", "authorization")):
+        out = decide(GROUP, Evidence(dict.fromkeys(order, 0.65)))
+        assert out.doc_type == "cadastral_extract"  # the model's 0.02 against nothing
 
 
 def _typed_page(lines: list[str]) -> PageText:

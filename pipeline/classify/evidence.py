@@ -28,12 +28,14 @@ Without evidence for the model's type:
   ID card photographed full frame): that type; with the structural evidence's
   strength as confidence, or under the review threshold when only a title
   disagrees with the model;
-* one long field label of the model's type (``weak_label_words`` words or
-  more: "Quan hệ với người đã chết"; fewer than prove it, on a form whose title
-  and most fields are unreadable): the model's type kept, its confidence
-  capped under the review threshold, so the document is named for the
-  reviewer and the dossier goes to review. Short labels ("Nguyên đơn", "Ghi
-  bằng chữ") turn up in ordinary prose and say nothing alone;
+* one long field label (``weak_label_words`` words or more: "Quan hệ với người
+  đã chết"; fewer than prove it, on a form whose title and most fields are
+  unreadable) of the type the model is sure of (``weak_label_model_min``):
+  the model's type kept, its confidence capped under the review threshold, so
+  the document is named for the reviewer and the dossier goes to review.
+  Short labels ("Nguyên đơn", "Ghi bằng chữ") turn up in ordinary prose and
+  say nothing alone; a long one met in prose ("lý lịch tư pháp") rarely meets
+  a sure model;
 * no evidence at all: ``unknown`` (an extra), confidence 0, the model's guesses
   kept as candidates with scores capped under the review threshold, so that a
   requirement such a document might satisfy is routed to review, not reported
@@ -91,7 +93,9 @@ class EvidenceConfig(BaseModel):
     """Field labels of a type (catalog ``labels``) that prove it without a title."""
     labels_strength: float = Field(default=0.65, ge=0, le=1)
     weak_label_words: int = Field(default=4, ge=1)
-    """One field label this long names the model's type, under the review threshold."""
+    weak_label_model_min: float = Field(default=0.9, ge=0, le=1)
+    """One field label this long names the model's type, under the review threshold,
+    when the model reads that type at least this surely."""
     label_ratio: float = Field(default=90.0, ge=0, le=100)
 
 
@@ -228,7 +232,11 @@ def decide(
         return group
     if evidence.strength:
         ranked = evidence.strength
-        best = max(ranked, key=lambda t: (t in evidence.structural, ranked[t]))
+        model = {c.doc_type: c.score for c in group.candidates}
+        # ties (two forms' labels on one paper) go the model's way, then by name:
+        # never by the order of a set, which changes from one process to the next
+        best = max(ranked, key=lambda t: (t in evidence.structural, ranked[t],
+                                          model.get(t, 0.0), t))
         proven = evidence.strength[best]
         conf = proven if best in evidence.structural else min(proven, cfg.unproven_cap)
         others = [c for c in group.candidates if c.doc_type != best]
@@ -239,8 +247,9 @@ def decide(
             candidates=(Candidate(best, round(conf, 4)), *_capped(others, cfg))[:3],
         )
     capped = _capped(group.candidates, cfg)
-    if any(len(lab.split()) >= cfg.weak_label_words
-           for lab in evidence.labels.get(group.doc_type, ())):
+    if group.confidence >= cfg.weak_label_model_min and any(
+        len(lab.split()) >= cfg.weak_label_words for lab in evidence.labels.get(group.doc_type, ())
+    ):
         conf = round(min(group.confidence, cfg.unproven_cap), 4)
         return replace(group, confidence=conf, candidates=capped)
     return replace(group, doc_type=UNKNOWN, confidence=0.0, candidates=capped)
