@@ -86,12 +86,13 @@ def time_stream(storage, config: StorageConfig, folders: list[Path]) -> float:
     for prefix, manifest_file in prefixes:
         storage.put(config.intake, prefix + "manifest.json", manifest_file.read_bytes())
     waiting = {prefix + "report.json" for prefix, _ in prefixes}
+    branches = {prefix.split("/", 1)[0] + "/" for prefix, _ in prefixes}
     while waiting:
         if time.perf_counter() - start > 3600:
             raise RuntimeError(f"{len(waiting)} reports missing after 60 min")
-        # one listing per look (a HEAD per dossier every 0.2 s cost the bench a quarter
-        # of a core, taken from the stack it measures)
-        waiting -= {o.key for o in storage.list(config.archive, "bench/")}
+        # one listing per branch and look (a HEAD per dossier every 0.2 s cost the bench
+        # a quarter of a core, taken from the stack it measures)
+        waiting -= {o.key for b in branches for o in storage.list(config.archive, b)}
         time.sleep(0.25)
     return time.perf_counter() - start
 
