@@ -136,6 +136,26 @@ def test_jpeg_exif_orientation_is_applied() -> None:
     assert page.dpi == pytest.approx(300) and not page.dpi_assumed
 
 
+@pytest.mark.parametrize(("mode", "subsampling", "progressive"),
+                         [("RGB", 2, False), ("RGB", 0, True), ("L", 0, False)])
+def test_jpeg_pixels_are_pillows_whichever_decoder(
+    mode: str, subsampling: int, progressive: bool
+) -> None:
+    """Plain scanner JPEGs are decoded by OpenCV: exactly Pillow's pixels, any
+    chroma subsampling, baseline or progressive, grey or colour."""
+    rng = np.random.default_rng(7)
+    grey = _pattern(333, 251)  # odd sizes: partial blocks at the edges
+    noisy = np.clip(grey.astype(int) + rng.integers(-20, 20, grey.shape), 0, 255)
+    rgb = np.dstack([noisy, noisy[::-1], grey]).astype(np.uint8)
+    img = Image.fromarray(rgb).convert(mode)
+    data = _save(img, "JPEG", quality=80, subsampling=subsampling, progressive=progressive)
+    with Image.open(io.BytesIO(data)) as reference:
+        expected = np.asarray(reference.convert(mode))
+    page = load_page(PageRef("scan.jpg"), data)
+    assert page.image.shape == expected.shape
+    assert np.array_equal(page.image, expected)
+
+
 # --- PDF ---------------------------------------------------------------------------------
 def test_two_page_pdf_rasterised_at_scan_resolution() -> None:
     a, b = _pattern(), np.dstack([_pattern(300, 220)] * 3)

@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pikepdf
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -66,6 +67,7 @@ MIN_SIDE_PX = 64
 # (e.g. 72 dpi written by a camera), not a scan resolution: assume default_dpi instead.
 _MAX_PAGE_INCHES = 25.0
 _MIN_VALID_DPI = 10.0
+_EXIF_ORIENTATION = 0x0112
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"II*\x00", "tiff"),
@@ -136,10 +138,12 @@ def load_page(
         _check_pixels(name, img.size, max_pixels)
         dpi, assumed = _image_dpi(img, default_dpi)
         try:
-            img.load()
-            if fmt == "jpeg":  # turned as its EXIF says, in place (no copy when upright)
-                ImageOps.exif_transpose(img, in_place=True)
-            array = _to_array(img)
+            array = _decode_plain_jpeg(img, data) if fmt == "jpeg" else None
+            if array is None:
+                img.load()
+                if fmt == "jpeg":  # turned as its EXIF says, in place (no copy when upright)
+                    ImageOps.exif_transpose(img, in_place=True)
+                array = _to_array(img)
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise CorruptFile(
                 f"{name}: cannot decode page {ref.source_page} ({_why(exc)})"
@@ -200,6 +204,28 @@ def _image_dpi(img: Image.Image, default_dpi: float) -> tuple[float, bool]:
     if max(img.size) / dpi > _MAX_PAGE_INCHES:
         return float(default_dpi), True
     return dpi, False
+
+
+def _decode_plain_jpeg(img: Image.Image, data: bytes) -> np.ndarray | None:
+    """The pixels of a whole, upright grey or RGB JPEG (what scanners write), decoded by
+    OpenCV straight into an array; None for any other JPEG (Pillow decodes those).
+
+    Both are libjpeg-turbo with the same settings: the same pixels (compared on every
+    JPEG of the evaluation sets and the real documents), a third less CPU (no copy
+    out of Pillow) and the interpreter lock released while it decodes. A cut file
+    (no end marker) goes to Pillow, which refuses it where OpenCV would fill it grey.
+    """
+    if img.format != "JPEG" or img.mode not in ("L", "RGB"):
+        return None
+    if img.getexif().get(_EXIF_ORIENTATION, 1) != 1 or not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        return None
+    flags = cv2.IMREAD_IGNORE_ORIENTATION | (
+        cv2.IMREAD_GRAYSCALE if img.mode == "L" else cv2.IMREAD_COLOR_RGB
+    )
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if array is None or array.shape[:2] != (img.height, img.width):
+        return None
+    return array
 
 
 def _to_array(img: Image.Image) -> np.ndarray:
