@@ -11,11 +11,13 @@ engine (``run_flow``), as ``prefect.engine`` runs it in a new process. Every
 dossier stays its own flow run in the UI, with its states, task runs, logs and
 artifacts; what the runs share is what was already loaded.
 
-What differs from a process per run: the work pool's job variables (``env``,
-``command``, ``working_dir``) are not applied (every run sees the worker's own
-environment, the settings of this machine); a run cancelled while it runs (from
-the UI or the API) is not killed with its process but stops before its next
-page, its bundle or its delivery (``flows.tasks.stop_if_cancelled``: pages
+What differs from a process per run: a run whose job variables (the pool's
+template, its deployment's or its own) set ``env``, ``command`` or
+``working_dir`` cannot have them in a shared process, so it runs in a process of
+its own exactly as Prefect's process worker runs it (they apply; it pays the
+process start); every other run sees the worker's own environment. A run
+cancelled while it runs (from the UI or the API) is not killed with its process
+but stops before its next page, its bundle or its delivery (``flows.tasks.stop_if_cancelled``: pages
 being read finish first), delivers nothing and ends Cancelled. When the
 worker is stopped (SIGTERM, Ctrl-C) it hands its runs in flight back to the pool
 (Crashed, then Scheduled: another worker, or this one started again, runs them
@@ -38,6 +40,7 @@ from uuid import UUID
 import anyio
 import anyio.abc
 from prefect.workers.process import ProcessJobConfiguration, ProcessWorker, ProcessWorkerResult
+from pydantic import PrivateAttr
 
 from flows.tasks import cancel_in_process, forget_cancel, runs_share_this_process
 
@@ -51,11 +54,34 @@ log = logging.getLogger("sohoa.worker")
 CANCEL_POLL_S = 10.0
 
 
+class InProcessJobConfiguration(ProcessJobConfiguration):
+    """Prefect's process job configuration, noting what the run asks of its process
+    before Prefect fills in the defaults (the worker's environment, the engine command)."""
+
+    _asks: tuple[str, ...] = PrivateAttr(default=())
+
+    def prepare_for_flow_run(self, flow_run: Any, deployment: Any = None, flow: Any = None,
+                             work_pool: Any = None, worker_name: str | None = None,
+                             worker_id: UUID | None = None) -> None:
+        asks = [f"env {', '.join(sorted(self.env))}"] if self.env else []
+        asks += ["command"] if self.command is not None else []
+        asks += ["working_dir"] if self.working_dir is not None else []
+        self._asks = tuple(asks)
+        super().prepare_for_flow_run(flow_run, deployment, flow, work_pool, worker_name,
+                                     worker_id=worker_id)
+
+    @property
+    def asks(self) -> tuple[str, ...]:
+        """What the run's job variables set (variable names only: values may be secret)."""
+        return self._asks
+
+
 class InProcessWorker(ProcessWorker):
     """A ``process``-pool worker whose flow runs run in its own process (one thread each)."""
 
     _description = "Runs the flow runs of a process pool in threads of the worker's own process."
     _display_name = "In-process (sohoa)"
+    job_configuration = InProcessJobConfiguration
 
     @classmethod
     def __dispatch_key__(cls) -> str:
@@ -92,6 +118,11 @@ class InProcessWorker(ProcessWorker):
         configuration: ProcessJobConfiguration,
         task_status: anyio.abc.TaskStatus[Any] | None = None,
     ) -> ProcessWorkerResult:
+        asks = configuration.asks if isinstance(configuration, InProcessJobConfiguration) else ()
+        if asks:
+            log.info("flow run %s sets %s: it runs in a process of its own", flow_run.id,
+                     "; ".join(asks))
+            return await super().run(flow_run, configuration, task_status)
         where = f"{socket.gethostname()}:{os.getpid()} (in process)"
         with self._lock:
             self._in_flight.add(flow_run.id)

@@ -247,6 +247,42 @@ def test_runs_run_in_the_long_lived_worker_process(system: System,
             client.read_global_concurrency_limit_by_name(ocr_limit_name())
 
 
+def test_a_run_with_its_own_environment_gets_a_process_with_it(system: System,
+                                                               tmp_path: Path) -> None:
+    """Job variables cannot apply in a shared process: a run that sets ``env`` runs in a
+    process of its own (Prefect's process worker path) and its environment is what the
+    run reads (here the signing organisation, written into the bundle's signature)."""
+    import io
+
+    import pikepdf
+    from prefect.deployments import run_deployment
+
+    from pipeline.delivery import dossier_prefix
+    from pipeline.transfer import put_pages
+
+    folder = tmp_path / "pages"
+    write_dossier(folder, [page(FORM, 41)])
+    prefix = dossier_prefix("phu-ly", "E2E-ENV-1")
+    put_pages(system.storage, system.config.intake, prefix, folder)
+    organisation = "UBND phường thử nghiệm (job variables)"
+    request = {"dossier_id": "E2E-ENV-1", "procedure": "birth_registration",
+               "branch": "phu-ly", "facts": {}}
+    with system.settings():
+        run: Any = run_deployment(
+            "process-dossier/process-dossier", parameters={"request": request},
+            flow_run_name="E2E-ENV-1", timeout=0, as_subflow=False,
+            job_variables={"env": {"SOHOA_ORGANISATION": organisation}})
+    run = wait_final(system, str(run.id))
+    assert run.state.is_completed(), run.state
+    pid = run.infrastructure_pid
+    assert pid and not pid.endswith("(in process)") and int(pid) > 0, pid
+    bundle = system.storage.get(system.config.archive, prefix + "bundle.pdf")
+    with pikepdf.open(io.BytesIO(bundle)) as pdf:
+        names = [str(field.V.get("/Name", "")) for field in pdf.Root.AcroForm.Fields
+                 if field.get("/FT") == "/Sig" and "/V" in field]
+    assert organisation in names, names
+
+
 def test_watchers_never_start_a_duplicate_run(system: System, scanned: dict[str, Any]) -> None:
     first = scanned["first"]
     assert set(first) == {"E2E-GOOD-1", "E2E-BAD-1"}
