@@ -14,7 +14,12 @@ manifest, timed until every report is in archive, against raw ``tesseract -l
 vie`` (one process per core) on clean renders of the same pages in the same run
 (goal: at most 1.5x).
 
+With ``--workers N`` (and ``--slots S``: ``SOHOA_WORKERS``, OCR slots of each),
+N workers serve the same pool: more workers, no code change; the stream's
+figures then say how many runs each worker took.
+
     .venv/bin/python bench/bench_stack.py [--pages 20] [--runs 2] [--stream 10] [--process-per-run]
+        [--workers N] [--slots S]
 
 Writes bench/results/stack.json.
 """
@@ -119,6 +124,22 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def runs_by_worker(env: dict[str, str], folders: list[Path]) -> list[int]:
+    """How many of these dossiers' flow runs each worker process ran (most first)."""
+    from collections import Counter
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    names = [json.loads((f / "manifest.json").read_text())["dossier_id"] for f in folders]
+    with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}), \
+            get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=names)))
+    return sorted(Counter(r.infrastructure_pid for r in runs).values(), reverse=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=20)
@@ -128,8 +149,12 @@ def main() -> None:
     parser.add_argument("--process-per-run", action="store_true",
                         help="Prefect's process worker (a new process per flow run) instead "
                              "of `sohoa worker` (flow runs in the worker's own process)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="workers serving the pool (each its own process)")
+    parser.add_argument("--slots", type=int, default=0,
+                        help="OCR slots of each worker (SOHOA_WORKERS; 0: one per core)")
     args = parser.parse_args()
-    stream: dict[str, float] = {}
+    stream: dict[str, object] = {}
     in_flight = int(os.environ.get("SOHOA_MAX_IN_FLIGHT", (os.cpu_count() or 1) + 1))
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-stack-",
                                      ignore_cleanup_errors=True) as tmp:
@@ -152,10 +177,13 @@ def main() -> None:
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
             with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
-                # runs at once as `sohoa stack` sets them; SOHOA_MAX_IN_FLIGHT to try others
-                apply_deployments("sohoa", max_in_flight=in_flight)
-            worker = start_worker(stack, env, "sohoa", work / "logs", limit=in_flight,
-                                  process_per_run=args.process_per_run)
+                # runs at once per worker as `sohoa stack` sets them (SOHOA_MAX_IN_FLIGHT)
+                apply_deployments("sohoa")  # each worker its own limit, the pool none
+            worker_env = {**env, "SOHOA_WORKERS": str(args.slots)} if args.slots else env
+            workers = [start_worker(stack, worker_env, "sohoa", work / "logs",
+                                    f"worker-{n + 1}", limit=in_flight,
+                                    process_per_run=args.process_per_run)
+                       for n in range(args.workers)]
             stack.start("watcher", [str(BIN / "sohoa"), "watch", "--interval", "1"], env,
                         work / "logs")
             stack_times, embedded = [], []
@@ -173,15 +201,19 @@ def main() -> None:
             if args.stream:
                 clean = make_backlog(work / "stream", args.stream, seed=7)
                 folders = sorted((work / "stream" / "root").iterdir())
+                raw = raw_tesseract(clean, os.cpu_count() or 1)
+                seconds = time_stream(storage, config, folders)
                 stream = {"dossiers": args.stream, "pages": len(clean),
-                          "raw_tesseract_s": raw_tesseract(clean, os.cpu_count() or 1),
-                          "stack_s": time_stream(storage, config, folders)}
-                stream["ratio"] = stream["stack_s"] / stream["raw_tesseract_s"]
-                stream["worker_peak_rss_mb"] = peak_rss_mb(worker.process.pid)
+                          "raw_tesseract_s": raw, "stack_s": seconds, "ratio": seconds / raw,
+                          "pages_per_s": len(clean) / seconds,
+                          "worker_peak_rss_mb": max(peak_rss_mb(w.process.pid)
+                                                    for w in workers),
+                          "runs_by_worker": runs_by_worker(env, folders)}
         finally:
             stack.stop()
     result: dict[str, object] = {"pages": args.pages, "runs": args.runs,
-                                 "in_flight": in_flight,
+                                 "in_flight": in_flight, "workers": args.workers,
+                                 "slots_per_worker": args.slots or os.cpu_count(),
                                  "worker": "process per run" if args.process_per_run
                                  else "sohoa worker (in process)",
                                  "cores": os.cpu_count(), "stream": stream,
@@ -194,10 +226,13 @@ def main() -> None:
         print(f"sohoa process (embedded, cold)       {emb:7.1f} s (median)")
         print(f"overhead of the deployed system      {upload - emb:+7.1f} s")
     if stream:
-        print(f"stream of {stream['dossiers']} dossiers ({stream['pages']:.0f} pages) "
-              f"uploaded at once: {stream['stack_s']:.1f} s to the last report; raw "
-              f"tesseract {stream['raw_tesseract_s']:.1f} s; ratio {stream['ratio']:.2f}x "
-              f"(goal <= 1.5); worker peak RSS {stream['worker_peak_rss_mb']:.0f} MB")
+        print(f"stream of {stream['dossiers']} dossiers ({stream['pages']} pages) "
+              f"uploaded at once: {stream['stack_s']:.1f} s to the last report "
+              f"({stream['pages_per_s']:.2f} pages/s); raw tesseract "
+              f"{stream['raw_tesseract_s']:.1f} s; ratio {stream['ratio']:.2f}x (goal <= 1.5); "
+              f"worker peak RSS {stream['worker_peak_rss_mb']:.0f} MB; "
+              f"{args.workers} worker(s) x {result['slots_per_worker']} OCR slots, "
+              f"runs by worker {stream['runs_by_worker']}")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "stack.json").write_text(json.dumps(result, indent=2))

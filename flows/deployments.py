@@ -6,9 +6,12 @@
   installed and the storage variables set adds capacity; nothing else changes
   (deployments name the flow by module path, so no code is shipped);
 - ``process-dossier/process-dossier``: the flow, parameter ``request`` (branch,
-  dossier id, procedure, facts: a form in the UI); at most ``max_in_flight``
-  runs at once (a deployment concurrency limit; more wait in
-  ``AwaitingConcurrencySlot``);
+  dossier id, procedure, facts: a form in the UI). How many run at once is each
+  worker's own ``--limit``; ``max_in_flight``, if given, caps the whole pool (the
+  work pool's concurrency limit: the server hands a worker no run beyond it, the
+  runs stay Scheduled). A deployment concurrency limit is not used: runs a worker
+  took beyond it went to ``AwaitingConcurrencySlot`` for the server's 30 s, and a
+  second worker stalled the stream instead of adding capacity;
 - ``watch-intake/watch-intake``: the watcher as a flow, optionally on an interval;
 - ``renew-timestamps/renew-timestamps``: daily at 02:00 Vietnam time, a new document
   timestamp on archived bundles whose last one expires soon (:mod:`flows.retimestamp`).
@@ -25,7 +28,6 @@ from datetime import timedelta
 from typing import Any
 
 DEFAULT_POOL = "sohoa"
-DEFAULT_MAX_IN_FLIGHT = 2
 RENEWAL_CRON = "0 2 * * *"  # daily, 02:00 Vietnam time
 
 
@@ -35,28 +37,33 @@ class Applied:
     deployments: dict[str, str]  # "flow/deployment" -> id
 
 
-def ensure_work_pool(name: str) -> None:
-    """Create the process work pool unless it exists."""
+def ensure_work_pool(name: str, *, max_in_flight: int | None = None) -> None:
+    """Create the process work pool unless it exists; its concurrency limit (flow runs
+    at once over all its workers) set to ``max_in_flight`` (None: no limit)."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
     from prefect.workers.process import ProcessWorker
 
     with get_client(sync_client=True) as client:
         try:
-            client.read_work_pool(name)
-            return
+            pool = client.read_work_pool(name)
         except ObjectNotFound:
-            pass
-        template = ProcessWorker.get_default_base_job_template()
-        with contextlib.suppress(ObjectAlreadyExists):
-            client.create_work_pool(WorkPoolCreate(name=name, type="process",
-                                                   base_job_template=template))
+            template = ProcessWorker.get_default_base_job_template()
+            with contextlib.suppress(ObjectAlreadyExists):
+                client.create_work_pool(WorkPoolCreate(
+                    name=name, type="process", base_job_template=template,
+                    concurrency_limit=max_in_flight))
+                return
+            pool = client.read_work_pool(name)
+        if pool.concurrency_limit != max_in_flight:
+            client.update_work_pool(name, WorkPoolUpdate(concurrency_limit=max_in_flight))
 
 
-def apply_deployments(pool: str = DEFAULT_POOL, *, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+def apply_deployments(pool: str = DEFAULT_POOL, *, max_in_flight: int | None = None,
                       watch_every_s: float | None = None) -> Applied:
-    """Create or update the pool and the deployments; idempotent."""
+    """Create or update the pool and the deployments; idempotent. ``max_in_flight``:
+    the pool's limit of runs at once over all workers (None: each worker's own)."""
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
@@ -64,10 +71,10 @@ def apply_deployments(pool: str = DEFAULT_POOL, *, max_in_flight: int = DEFAULT_
     from flows.retimestamp import renew_timestamps
     from flows.watcher import watch_intake
 
-    ensure_work_pool(pool)
+    ensure_work_pool(pool, max_in_flight=max_in_flight)
     process: Any = process_dossier.to_deployment(
         name="process-dossier", work_pool_name=pool, entrypoint_type=EntrypointType.MODULE_PATH,
-        concurrency_limit=max_in_flight, tags=["sohoa"],
+        concurrency_limit=None, tags=["sohoa"],
         description="One dossier from intake to a signed bundle and report in archive.",
     )
     watch: Any = watch_intake.to_deployment(

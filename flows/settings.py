@@ -18,7 +18,7 @@ the CLI and passed down; nothing below ``flows/`` reads the environment.
 | ``SOHOA_STORAGE_ROOT`` | local-folder storage root (default ``$SOHOA_STATE_DIR/storage``) |
 | ``SOHOA_BUCKET_INTAKE``, ``..._ARCHIVE``, ``..._QUARANTINE`` | bucket names |
 | ``SOHOA_WEBHOOK_SECRET`` | HMAC key of the optional callback |
-| ``SOHOA_WORK_POOL``, ``SOHOA_MAX_IN_FLIGHT`` | ``sohoa serve``: work pool, dossier runs at once |
+| ``SOHOA_WORK_POOL``, ``SOHOA_MAX_IN_FLIGHT`` | ``sohoa serve``: work pool, its cap on runs |
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     # the deployed system
     webhook_secret: SecretStr | None = None
     work_pool: str = "sohoa"
-    max_in_flight: int = Field(default=2, ge=1)
+    #: flow runs at once over all workers of the pool (None: each worker's --limit)
+    max_in_flight: int | None = Field(default=None, ge=1)
     #: a deployed run with open questions waits this long for a supervisor's answer
     #: (then the watcher closes it as needs_review); 0: never ask, deliver at once
     review_wait_hours: float = Field(default=48.0, ge=0)
@@ -95,7 +96,8 @@ class Settings(BaseSettings):
             return tuple(Path(p) for p in value.split(os.pathsep) if p)
         return value
 
-    @field_validator("s3_endpoint", "signing_p12", "storage_root", "tsa_url", mode="before")
+    @field_validator("s3_endpoint", "signing_p12", "storage_root", "tsa_url", "max_in_flight",
+                     mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value

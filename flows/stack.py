@@ -252,8 +252,9 @@ def run_stack(args: argparse.Namespace, settings: Settings) -> int:
         env = {**prefect_env(os.environ, folder / "prefect", args.port), **storage_env(*creds)}
         wait_s3(stack, env)
         start_prefect_server(stack, env, args.port, logs)
-        subprocess.run([str(BIN / "sohoa"), "serve", "--max-in-flight",
-                        str(args.max_in_flight)], env=env, check=True, timeout=300)
+        # the pool gets no cap of its own (unless SOHOA_MAX_IN_FLIGHT): a worker started
+        # on another machine against this server adds its capacity
+        subprocess.run([str(BIN / "sohoa"), "serve"], env=env, check=True, timeout=300)
         subprocess.run([str(BIN / "sohoa"), "recover"], env=env, check=True, timeout=120)
         start_worker(stack, env, "sohoa", logs, limit=args.max_in_flight)
         stack.start("watcher", [str(BIN / "sohoa"), "watch", "--interval", "1"], env, logs)

@@ -283,6 +283,29 @@ def test_a_run_with_its_own_environment_gets_a_process_with_it(system: System,
     assert organisation in names, names
 
 
+def test_runs_at_once_are_capped_by_the_pool_not_the_deployment(system: System) -> None:
+    """``max_in_flight`` is the work pool's concurrency limit (the server hands out no
+    run beyond it: no ``AwaitingConcurrencySlot`` and its 30 s retry, which stalled a
+    second worker); a deployment limit an older version left is removed on apply."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import DeploymentUpdate
+
+    from flows.deployments import apply_deployments
+
+    with system.settings(), get_client(sync_client=True) as client:
+        assert client.read_work_pool(POOL).concurrency_limit == 4
+        deployment = client.read_deployment_by_name("process-dossier/process-dossier")
+        assert deployment.global_concurrency_limit is None
+        client.update_deployment(deployment.id, DeploymentUpdate(concurrency_limit=2))
+        assert client.read_deployment(deployment.id).global_concurrency_limit is not None
+        apply_deployments(POOL, max_in_flight=4)
+        assert client.read_deployment(deployment.id).global_concurrency_limit is None
+        apply_deployments(POOL, max_in_flight=None)
+        assert client.read_work_pool(POOL).concurrency_limit is None
+        apply_deployments(POOL, max_in_flight=4)
+        assert client.read_work_pool(POOL).concurrency_limit == 4
+
+
 def test_watchers_never_start_a_duplicate_run(system: System, scanned: dict[str, Any]) -> None:
     first = scanned["first"]
     assert set(first) == {"E2E-GOOD-1", "E2E-BAD-1"}

@@ -73,10 +73,12 @@ def test_sigterm_stops_the_whole_stack(tmp_path: Path) -> None:
         children = processes_using(folder)
         assert len(children) >= 4  # S3, Prefect server, worker, watcher (and theirs)
         # dossier runs at once: cores + 1 (one run's bundle overlaps another's OCR), the
-        # deployment's limit and the worker's own (runs beyond it wait scheduled)
+        # worker's own limit (runs beyond it wait scheduled); neither the deployment nor
+        # the pool caps them, so a worker started elsewhere adds its capacity
         deployment = _api(port, "GET", "/deployments/name/process-dossier/process-dossier")
-        limit = deployment["global_concurrency_limit"]  # type: ignore[index]
-        assert limit["limit"] == (os.cpu_count() or 1) + 1, limit
+        assert deployment["global_concurrency_limit"] is None, deployment  # type: ignore[index]
+        pool = _api(port, "GET", "/work_pools/sohoa")
+        assert pool["concurrency_limit"] is None, pool  # type: ignore[index]
         commands = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
                     for pid in children]
         worker = [c for c in commands if " worker --pool " in c]

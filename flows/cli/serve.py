@@ -26,8 +26,9 @@ def add(sub: Any) -> None:
                                      "on the configured Prefect server and storage")
     s.add_argument("--pool", help="work pool (default: SOHOA_WORK_POOL, else sohoa)")
     s.add_argument("--max-in-flight", type=int,
-                   help="dossier runs at once (deployment concurrency limit; default: "
-                        "SOHOA_MAX_IN_FLIGHT, else 2)")
+                   help="dossier runs at once over all workers (the work pool's "
+                        "concurrency limit; default: SOHOA_MAX_IN_FLIGHT, else none: "
+                        "each worker's --limit)")
     s.add_argument("--watch-every", type=float, metavar="SECONDS",
                    help="also schedule the watch-intake deployment at this interval")
     w = sub.add_parser("watch", help="poll intake; start one process-dossier run per dossier")
@@ -48,7 +49,8 @@ def add(sub: Any) -> None:
     k.add_argument("--port", type=int, default=4200, help="Prefect server/UI port")
     k.add_argument("--s3-port", type=int, default=8333, help="S3 port")
     k.add_argument("--max-in-flight", type=int, default=(os.cpu_count() or 1) + 1,
-                   help="dossier runs at once (default: this machine's cores + 1, as "
+                   help="dossier runs at once on the stack's worker (default: this "
+                        "machine's cores + 1, as "
                         "`sohoa batch`: one run's inventory, bundle and delivery overlap "
                         "another's OCR; OCR itself stays at one page per core)")
     sub.add_parser("recover", help="free this machine's OCR slots and run again the runs "
@@ -105,7 +107,8 @@ def worker(pool: str, *, name: str | None, limit: int | None, with_healthcheck: 
     return 0
 
 
-def serve(settings: Settings, pool: str, max_in_flight: int, watch_every: float | None) -> int:
+def serve(settings: Settings, pool: str, max_in_flight: int | None,
+          watch_every: float | None) -> int:
     from flows.deployments import apply_deployments
     from pipeline.storage import ensure_buckets, open_storage
 
@@ -115,8 +118,9 @@ def serve(settings: Settings, pool: str, max_in_flight: int, watch_every: float 
     print(f"storage     {config.where()}  buckets {', '.join(config.buckets())}")
     for name, dep_id in applied.deployments.items():
         print(f"deployment  {name}  ({dep_id})")
-    print(f"work pool   {applied.pool}: start workers with "
-          f"`sohoa worker --pool {applied.pool}`")
+    cap = f"at most {max_in_flight} runs at once" if max_in_flight else "no limit of its own"
+    print(f"work pool   {applied.pool} ({cap}): start workers with "
+          f"`sohoa worker --pool {applied.pool} --limit N`")
     return 0
 
 
