@@ -26,7 +26,9 @@ from pipeline.imaging.clean import (
     detect_orientation,
     noise_level,
     normalize_illumination,
+    ocr_scale,
     rotate,
+    text_height,
 )
 from pipeline.types import PageRef, RawPage
 
@@ -422,6 +424,24 @@ def test_tesseract_reads_the_cleaned_page_much_better() -> None:
     cleaned_cer = _cer(_tesseract(clean(scan).ocr), truth)
     assert cleaned_cer < 0.03
     assert raw_cer > cleaned_cer + 0.05
+
+
+def test_small_text_is_enlarged_as_the_whole_page_measures_it() -> None:
+    """Large pages are measured on a quarter of their lines first; that sample only
+    ever says "large enough". Small text on a large page is enlarged by what the
+    whole page measures, as before; ordinary 300-dpi text is not enlarged."""
+    config = CleanConfig()
+    ordinary, _ = render(dpi=300)
+    assert ordinary.shape[0] >= 1600
+    height = text_height(ordinary)
+    assert height is not None and height >= config.ocr_min_text_px
+    assert ocr_scale(ordinary, config=config) == 1.0
+    small, _ = render(dpi=110)  # 12 pt at 110 dpi: glyphs well under 16 px
+    padded = np.pad(small, ((0, 3500 - small.shape[0]), (0, 0)), constant_values=255)
+    whole = text_height(padded)
+    assert whole is not None and whole < config.ocr_min_text_px
+    expected = round(min(config.ocr_max_upscale, config.ocr_text_px / whole), 3)
+    assert ocr_scale(padded, config=config) == expected > 1.0
 
 
 def test_a_clean_bilevel_or_rendered_page_is_read_as_it_came() -> None:
