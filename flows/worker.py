@@ -17,8 +17,9 @@ template, its deployment's or its own) set ``env``, ``command`` or
 its own exactly as Prefect's process worker runs it (they apply; it pays the
 process start); every other run sees the worker's own environment. A run
 cancelled while it runs (from the UI or the API) is not killed with its process
-but stops before its next page, its bundle or its delivery (``flows.tasks.stop_if_cancelled``: pages
-being read finish first), delivers nothing and ends Cancelled. When the
+but stops before its next page, its bundle or its delivery
+(``flows.tasks.stop_if_cancelled``: pages being read finish first), delivers
+nothing and ends Cancelled. When the
 worker is stopped (SIGTERM, Ctrl-C) it hands its runs in flight back to the pool
 (Crashed, then Scheduled: another worker, or this one started again, runs them
 from their persisted page results) and exits at once; a crash of the process
