@@ -56,9 +56,14 @@ def env_example() -> dict[str, str]:
     return values
 
 
+#: empty in .env.example by design (an operator may leave them so)
+EMPTY_BY_DESIGN = {"SOHOA_MAX_IN_FLIGHT"}  # no cap over all workers
+
+
 def deployment_env() -> dict[str, str]:
     """.env.example with its empty (secret) values filled in, as an operator would."""
-    return {k: v or f"fake-{k.lower()}-0123456789" for k, v in env_example().items()}
+    return {k: v or ("" if k in EMPTY_BY_DESIGN else f"fake-{k.lower()}-0123456789")
+            for k, v in env_example().items()}
 
 
 def interpolate(value: str, env: Mapping[str, str]) -> str:
