@@ -19,7 +19,7 @@ N workers serve the same pool: more workers, no code change; the stream's
 figures then say how many runs each worker took.
 
     .venv/bin/python bench/bench_stack.py [--pages 20] [--runs 2] [--stream 10] [--process-per-run]
-        [--workers N] [--slots S]
+        [--workers N] [--slots S] [--limit RUNS]
 
 Writes bench/results/stack.json.
 """
@@ -153,9 +153,11 @@ def main() -> None:
                         help="workers serving the pool (each its own process)")
     parser.add_argument("--slots", type=int, default=0,
                         help="OCR slots of each worker (SOHOA_WORKERS; 0: one per core)")
+    parser.add_argument("--limit", type=int, default=(os.cpu_count() or 1) + 1,
+                        help="runs at once on each worker (its --limit; default cores + 1, "
+                             "as `sohoa stack`)")
     args = parser.parse_args()
     stream: dict[str, object] = {}
-    in_flight = int(os.environ.get("SOHOA_MAX_IN_FLIGHT", (os.cpu_count() or 1) + 1))
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-stack-",
                                      ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
@@ -177,11 +179,10 @@ def main() -> None:
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
             with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
-                # runs at once per worker as `sohoa stack` sets them (SOHOA_MAX_IN_FLIGHT)
-                apply_deployments("sohoa")  # each worker its own limit, the pool none
+                apply_deployments("sohoa")  # each worker its own --limit, the pool no cap
             worker_env = {**env, "SOHOA_WORKERS": str(args.slots)} if args.slots else env
             workers = [start_worker(stack, worker_env, "sohoa", work / "logs",
-                                    f"worker-{n + 1}", limit=in_flight,
+                                    f"worker-{n + 1}", limit=args.limit,
                                     process_per_run=args.process_per_run)
                        for n in range(args.workers)]
             stack.start("watcher", [str(BIN / "sohoa"), "watch", "--interval", "1"], env,
@@ -212,7 +213,7 @@ def main() -> None:
         finally:
             stack.stop()
     result: dict[str, object] = {"pages": args.pages, "runs": args.runs,
-                                 "in_flight": in_flight, "workers": args.workers,
+                                 "runs_per_worker": args.limit, "workers": args.workers,
                                  "slots_per_worker": args.slots or os.cpu_count(),
                                  "worker": "process per run" if args.process_per_run
                                  else "sohoa worker (in process)",
