@@ -94,7 +94,6 @@ class InProcessWorker(ProcessWorker):
         self._in_flight: set[UUID] = set()
         self._lock = threading.Lock()
         self._cancels: Any = None
-        self._labelling = anyio.Lock()
         runs_share_this_process()
 
     async def __aenter__(self) -> InProcessWorker:
@@ -108,18 +107,6 @@ class InProcessWorker(ProcessWorker):
             FlowRunCancellingObserver(on_cancelling=self._cancel_in_flight,
                                       polling_interval=CANCEL_POLL_S))
         return self
-
-    async def _give_worker_labels_to_flow_run(self, flow_run_id: UUID) -> None:
-        """Prefect's labelling of a run it submits, one run at a time.
-
-        The runs taken in one poll are submitted together, and each first writes the
-        worker's labels to its run: a read, then a write. On the server's SQLite
-        (``sohoa stack``), two at once make SQLite refuse one ("database is locked"),
-        the server answers 503 and Prefect's client retries 2 s later: at a stream's
-        start two of three runs began 2 s late. One at a time, each waits a few
-        milliseconds instead."""
-        async with self._labelling:
-            await super()._give_worker_labels_to_flow_run(flow_run_id)
 
     def _cancel_in_flight(self, flow_run_id: UUID) -> None:
         log.warning("flow run %s cancelled: it stops before its next page, bundle or "

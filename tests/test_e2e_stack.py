@@ -306,50 +306,6 @@ def test_runs_at_once_are_capped_by_the_pool_not_the_deployment(system: System) 
         assert client.read_work_pool(POOL).concurrency_limit == 4
 
 
-def test_runs_taken_together_are_labelled_one_at_a_time(
-        system: System, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    """A worker labels the runs it took in one poll one at a time: the server's SQLite
-    refused all but one of labels written at once (503), and Prefect's client retried
-    each refused one 2 s later, so two of three runs began late."""
-    import asyncio
-    import logging
-
-    from prefect.client.orchestration import get_client
-
-    from flows import worker as worker_module
-
-    # this test process runs no flow of its own: it must not declare runs share it
-    monkeypatch.setattr(worker_module, "runs_share_this_process", lambda: None)
-    hold_runs(system, paused=True)
-    try:
-        with system.settings():
-            with get_client(sync_client=True) as client:
-                deployment = client.read_deployment_by_name("process-dossier/process-dossier")
-                runs = [client.create_flow_run_from_deployment(
-                    deployment.id, parameters={"request": {
-                        "dossier_id": f"E2E-LABEL-{i}", "procedure": "birth_registration",
-                        "branch": "label"}}) for i in range(4)]
-
-            async def label_together() -> None:
-                async with worker_module.InProcessWorker(work_pool_name=POOL,
-                                                         name="label-test") as worker:
-                    await worker.sync_with_backend()
-                    await asyncio.gather(*(worker._give_worker_labels_to_flow_run(r.id)
-                                           for r in runs))
-
-            with caplog.at_level(logging.DEBUG, logger="prefect.client"):
-                asyncio.run(label_together())
-            with get_client(sync_client=True) as client:
-                labelled = [client.read_flow_run(r.id).labels for r in runs]
-                for run in runs:
-                    client.delete_flow_run(run.id)
-    finally:
-        hold_runs(system, paused=False)
-    assert all(lb.get("prefect.worker.name") == "label-test" for lb in labelled), labelled
-    refused = [r.getMessage() for r in caplog.records if "retryable status code" in r.getMessage()]
-    assert refused == []
-
-
 def test_watchers_never_start_a_duplicate_run(system: System, scanned: dict[str, Any]) -> None:
     first = scanned["first"]
     assert set(first) == {"E2E-GOOD-1", "E2E-BAD-1"}
