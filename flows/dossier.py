@@ -56,7 +56,6 @@ from pipeline.environment import check_environment
 from pipeline.errors import InputError, RunCancelled, SohoaError
 from pipeline.fileio import file_sha256, nfc
 from pipeline.inventory import PageJob, forget_objects
-from pipeline.ocr.tesseract import OcrConfig
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, stage_fingerprint
 from pipeline.report import build_report
@@ -153,7 +152,7 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
     """The job, whatever the storage: inventory, pages, plan, bundle, report, delivery."""
     catalog = load_catalog()
     procedure = catalog.procedure(request.procedure)
-    config = PageConfig(ocr=OcrConfig(langs=settings.ocr_langs, timeout_s=settings.ocr_timeout_s))
+    config = PageConfig(ocr=settings.ocr)
     machine = check_environment(ocr=config.ocr, state_dir=settings.state_dir)
     signer, archival = build_signer(settings), build_archival(settings)
     names = io.intake.page_names(_listed(io.intake))

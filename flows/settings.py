@@ -27,7 +27,7 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -38,6 +38,7 @@ from pydantic_settings import (
 )
 
 if TYPE_CHECKING:
+    from pipeline.ocr import OcrConfig
     from pipeline.storage.config import StorageConfig
 
 DEFAULT_ORGANISATION = "Trung tâm Phục vụ hành chính công thành phố Hà Nội"
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     tsa_timeout_s: float = Field(default=20.0, gt=0)
     retimestamp_within_days: int = Field(default=180, ge=1)
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    #: ``library``: libtesseract in kept reader processes; ``program``: a process per page
+    ocr_engine: Literal["library", "program"] = "library"
     ocr_langs: str = "vie"
     ocr_timeout_s: float = Field(default=180.0, gt=0)
     # storage (the deployed system's buckets; a local folder by default)
@@ -148,6 +151,14 @@ class Settings(BaseSettings):
             intake=self.bucket_intake, archive=self.bucket_archive,
             quarantine=self.bucket_quarantine,
         )
+
+    @property
+    def ocr(self) -> OcrConfig:
+        """How Tesseract reads a page (engine, languages, per-page timeout)."""
+        from pipeline.ocr import OcrConfig
+
+        return OcrConfig(engine=self.ocr_engine, langs=self.ocr_langs,
+                         timeout_s=self.ocr_timeout_s)
 
     @property
     def work_dir(self) -> Path:

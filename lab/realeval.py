@@ -43,7 +43,7 @@ from pipeline.page import PageConfig, process_page, stage_fingerprint
 from pipeline.pdf.bundle import ArchiveMetadata, BundlePage, build_bundle
 from pipeline.types import PageRef
 
-RAW_BASELINE = OcrConfig(langs="vie", variables=())
+RAW_BASELINE = OcrConfig(engine="program", langs="vie", variables=())  # `tesseract -l vie`
 SUPPORTED = (".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg")
 
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import MissingDependency, StateDirError
-from pipeline.ocr import tesseract
-from pipeline.ocr.tesseract import OcrConfig
+from pipeline.ocr import OcrConfig, engine_version, tesseract
 
 POPPLER = ("pdftoppm", "pdfinfo")  # pdf2image runs these for PDF pages
 
@@ -30,9 +29,10 @@ class Machine:
 
 
 def check_environment(*, ocr: OcrConfig, state_dir: Path) -> Machine:
-    """Tesseract >= 5 with ``ocr.langs``, poppler, a writable ``state_dir``; or the fault."""
-    version = tesseract.version()
+    """Tesseract >= 5 with ``ocr.langs`` (the program, for its language data, and the
+    engine that reads), poppler, a writable ``state_dir``; or the fault."""
     tesseract.languages(ocr.langs)
+    version = engine_version(ocr)
     for program in POPPLER:
         if shutil.which(program, path=os.environ.get("PATH")) is None:
             raise MissingDependency(f"'{program}' not found: install poppler-utils")

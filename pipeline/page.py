@@ -16,8 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.classify.layout import LayoutFeatures, layout_features
 from pipeline.imaging.clean import CleanConfig, CleanedPage, clean_page, rotate
-from pipeline.ocr import tesseract
-from pipeline.ocr.tesseract import OcrConfig, ocr_image
+from pipeline.ocr import OcrConfig, engine_version, ocr_image
 from pipeline.pdf.images import EncodedImage, encode_page_image
 from pipeline.types import OcrResult, RawPage
 
@@ -71,9 +70,9 @@ def stage_code() -> str:
 
 def stage_fingerprint(config: PageConfig) -> str:
     """What makes a page result besides its input: the page stage's code, the
-    Tesseract that reads (its version) and the configuration (languages included).
+    Tesseract that reads (its version) and the configuration (engine and languages included).
     A change of any of them gives new keys: old results are never served."""
-    made_by = f"{stage_code()}|tesseract {tesseract.version()}|{config.model_dump_json()}"
+    made_by = f"{stage_code()}|tesseract {engine_version(config.ocr)}|{config.model_dump_json()}"
     return hashlib.sha256(made_by.encode()).hexdigest()[:20]
 
 

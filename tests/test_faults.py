@@ -1,9 +1,10 @@
 """Faults through ``sohoa process``: Tesseract hanging or crashing on one page.
 
-The fault is injected with a fake ``tesseract`` (pipeline.ocr.tesseract.TESSERACT
-monkeypatched to a script) that hangs or crashes when called for one specific
-page, recognised by the resolution it is called with (``--dpi 250`` / ``260``),
-and runs the real Tesseract for every other call.
+For each OCR engine, the fault is injected on one specific page, recognised by
+the resolution it is read at (250 hangs, 260 crashes), and every other page is
+read by the real Tesseract: the program through a fake ``tesseract``
+(pipeline.ocr.tesseract.TESSERACT monkeypatched to a script), the library through
+a fake reader (pipeline.ocr.libtesseract.READER, :mod:`tests.fake_reader`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,8 @@ from PIL import Image
 
 from flows.cli import main
 from lab.synth.render import PageSpec, render_page
-from pipeline.ocr import tesseract
+from pipeline.ocr import libtesseract, tesseract
+from tests.fake_reader import fake_reader
 
 TIMEOUT_S = 15  # generous for the good pages on a loaded 2-core machine
 
@@ -46,11 +49,17 @@ exec {real} "$@"
     return script
 
 
-@pytest.fixture
-def hurt_dossier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, dict, Path, Path]:
+@pytest.fixture(params=["library", "program"])
+def hurt_dossier(request: pytest.FixtureRequest, tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, dict, Path, Path]]:
     monkeypatch.setenv("SOHOA_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("SOHOA_OCR_TIMEOUT_S", str(TIMEOUT_S))
-    monkeypatch.setattr(tesseract, "TESSERACT", str(fake_tesseract(tmp_path)))
+    monkeypatch.setenv("SOHOA_OCR_ENGINE", request.param)
+    if request.param == "program":
+        monkeypatch.setattr(tesseract, "TESSERACT", str(fake_tesseract(tmp_path)))
+    else:
+        monkeypatch.setattr(libtesseract, "READER", fake_reader(tmp_path, {250: "hang",
+                                                                           260: "crash"}))
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "001.png").write_bytes(page_png("TỜ KHAI ĐĂNG KÝ KHAI SINH", "birth_reg_form",
@@ -65,7 +74,8 @@ def hurt_dossier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, 
     out = tmp_path / "out"
     code = main(["process", str(folder), "--procedure", "birth_registration", "--out", str(out)])
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    return code, report, folder, out
+    yield code, report, folder, out
+    libtesseract.close_readers()  # the fake's readers serve no later test
 
 
 def test_hanging_and_crashing_tesseract_flag_their_page_only(hurt_dossier) -> None:

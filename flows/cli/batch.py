@@ -41,10 +41,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from flows.batch import find_dossiers, run_batch
     from flows.signing import build_signer
     from pipeline.environment import check_environment
-    from pipeline.ocr.tesseract import OcrConfig
 
     dossiers = find_dossiers(root, args.out.resolve())
-    check_environment(ocr=OcrConfig(langs=settings.ocr_langs), state_dir=settings.state_dir)
+    check_environment(ocr=settings.ocr, state_dir=settings.state_dir)
     build_signer(settings)
     if api is not None:
         api.wait_ready()

@@ -98,7 +98,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from flows.signing import build_signer
     from models.catalog import load_catalog
     from pipeline.environment import check_environment
-    from pipeline.ocr.tesseract import OcrConfig
 
     folder = input_path if input_path.is_dir() else input_path.parent
     fallback_id = args.dossier_id or _safe_id(folder.name if input_path.is_dir()
@@ -127,7 +126,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         submitted_at=str(manifest.submitted_at) if manifest and manifest.submitted_at else None)
     out_dir: Path = (args.out or Path("out") / _safe_id(dossier_id)).resolve()
     # the machine and the signing key are checked before the run starts: one line, no run
-    check_environment(ocr=OcrConfig(langs=settings.ocr_langs), state_dir=settings.state_dir)
+    check_environment(ocr=settings.ocr, state_dir=settings.state_dir)
     build_signer(settings)
     from flows.dossier import run_folder
 

@@ -1,5 +1,25 @@
-"""OCR stage: Tesseract wrapper (see :mod:`pipeline.ocr.tesseract`)."""
+"""OCR stage: Tesseract, as its library in this process (:mod:`pipeline.ocr.libtesseract`,
+the default) or as its program, a process per page (:mod:`pipeline.ocr.tesseract`)."""
 
-from pipeline.ocr.tesseract import OcrConfig, languages, ocr_image, version
+from __future__ import annotations
 
-__all__ = ["OcrConfig", "languages", "ocr_image", "version"]
+import numpy as np
+
+from pipeline.ocr import libtesseract, tesseract
+from pipeline.ocr.tesseract import OcrConfig, languages
+from pipeline.types import OcrResult
+
+__all__ = ["OcrConfig", "engine_version", "languages", "ocr_image"]
+
+
+def engine_version(config: OcrConfig) -> str:
+    """The version of the Tesseract ``config.engine`` reads with (MissingDependency if absent)."""
+    return libtesseract.version() if config.engine == "library" else tesseract.version()
+
+
+def ocr_image(image: np.ndarray, *, dpi: float, config: OcrConfig | None = None) -> OcrResult:
+    """OCR one page image with the engine ``config`` names (see the two modules)."""
+    config = config or OcrConfig()
+    if config.engine == "library":
+        return libtesseract.ocr_image(image, dpi=dpi, config=config)
+    return tesseract.ocr_image(image, dpi=dpi, config=config)

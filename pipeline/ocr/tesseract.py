@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import unicodedata
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -61,6 +62,9 @@ class OcrConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    #: ``library``: libtesseract in this process, the model kept loaded between pages
+    #: (:mod:`pipeline.ocr.libtesseract`); ``program``: a ``tesseract`` process per page.
+    engine: Literal["library", "program"] = "library"
     langs: str = "vie"
     psm: int = Field(default=3, ge=0, le=13)
     oem: int = Field(default=1, ge=0, le=3)
@@ -143,21 +147,34 @@ def version() -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _languages_of(
+def _list_langs(
     binary: str, tessdata_dir: str | None, _identity: tuple[object, ...] = ()
-) -> frozenset[str]:
+) -> tuple[str, frozenset[str]]:
+    """(the language data folder, the languages in it), as ``--list-langs`` says."""
     args = [binary, "--list-langs"]
     if tessdata_dir:
         args[1:1] = ["--tessdata-dir", tessdata_dir]
     proc = _run_probe(args)
     if proc.returncode != 0:
-        raise MissingDependency(f"'{binary} --list-langs' failed: {_summarise(proc.stderr)}")
-    langs = {
-        line.strip()
-        for line in (proc.stdout or "").splitlines()
-        if line.strip() and not line.startswith("List of available")
-    }
-    return frozenset(langs)
+        raise MissingDependency(f"'{binary} --list-langs' failed: {summarise_stderr(proc.stderr)}")
+    lines = [line.strip() for line in (proc.stdout or "").splitlines() if line.strip()]
+    folder = re.search(r'"([^"]+)"', lines[0]) if lines else None
+    langs = {line for line in lines if not line.startswith("List of available")}
+    return (folder.group(1) if folder else tessdata_dir or ""), frozenset(langs)
+
+
+def _listing(tessdata_dir: str | None) -> tuple[str, frozenset[str]]:
+    version()
+    data = tessdata_dir or os.environ.get("TESSDATA_PREFIX")
+    return _list_langs(TESSERACT, tessdata_dir, (_program(TESSERACT), data))
+
+
+def tessdata_path(tessdata_dir: str | None = None) -> str:
+    """The language data folder the system's Tesseract reads (``tessdata_dir`` if given)."""
+    folder, _ = _listing(tessdata_dir)
+    if not folder:
+        raise MissingDependency("Tesseract did not say where its language data is")
+    return folder
 
 
 def languages(requested: str | None = None, *, tessdata_dir: str | None = None) -> frozenset[str]:
@@ -166,9 +183,7 @@ def languages(requested: str | None = None, *, tessdata_dir: str | None = None) 
     If ``requested`` (e.g. ``"vie+eng"``) names a language that is not
     installed, raises MissingDependency naming the missing traineddata file.
     """
-    version()
-    data = tessdata_dir or os.environ.get("TESSDATA_PREFIX")
-    available = _languages_of(TESSERACT, tessdata_dir, (_program(TESSERACT), data))
+    _, available = _listing(tessdata_dir)
     if requested:
         missing = [lang for lang in requested.split("+") if lang not in available]
         if missing:
@@ -181,7 +196,7 @@ def languages(requested: str | None = None, *, tessdata_dir: str | None = None) 
 
 
 # --- OCR -----------------------------------------------------------------------
-def _summarise(stderr: str | None, limit: int = 300) -> str:
+def summarise_stderr(stderr: str | None, limit: int = 300) -> str:
     """Stderr without harmless chatter, one line, bounded (program diagnostics only)."""
     lines = [ln.strip() for ln in (stderr or "").splitlines() if ln.strip()]
     bad = [ln for ln in lines if not ln.lower().startswith(_HARMLESS)]
@@ -189,7 +204,8 @@ def _summarise(stderr: str | None, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _to_png(image: np.ndarray) -> bytes:
+def page_array(image: np.ndarray) -> np.ndarray:
+    """The image as Tesseract is given it: 2-D (grey or 0/255) or HxWx3 (RGB) uint8."""
     arr = np.asarray(image)
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8) * 255
@@ -198,16 +214,26 @@ def _to_png(image: np.ndarray) -> bytes:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim == 3 and arr.shape[2] in (3, 4):
-        arr = cv2.cvtColor(arr[:, :, :3], cv2.COLOR_RGB2BGR)
+        arr = arr[:, :, :3]
     elif arr.ndim != 2:
         raise ValueError(f"ocr_image needs a 2-D or HxWx3 image, got shape {arr.shape}")
     if arr.size == 0:
         raise ValueError("ocr_image got an empty image")
-    arr = np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr)
+
+
+def is_bilevel(arr: np.ndarray) -> bool:
+    """A binarised page (only 0 and 255): Tesseract gets it one bit per pixel, a
+    quarter of the PNG encoding time and nothing to threshold (the very same words)."""
+    return arr.ndim == 2 and not cv2.countNonZero(cv2.inRange(arr, 1, 254))
+
+
+def _to_png(image: np.ndarray) -> bytes:
+    arr = page_array(image)
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
     params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
-    if arr.ndim == 2 and not cv2.countNonZero(cv2.inRange(arr, 1, 254)):
-        # a binarised page: one bit per pixel, a quarter of the encoding time and
-        # Tesseract has nothing to threshold (it reads the very same words)
+    if is_bilevel(arr):
         params += [cv2.IMWRITE_PNG_BILEVEL, 1]
     ok, buf = cv2.imencode(".png", arr, params)
     if not ok:
@@ -230,7 +256,7 @@ def _command(dpi: float, config: OcrConfig) -> list[str]:
 def parse_tsv(tsv: str) -> tuple[Word, ...]:
     """Level-5 (word) rows with non-empty text, NFC-normalised, in reading order."""
     words: list[Word] = []
-    for row in tsv.splitlines()[1:]:
+    for row in tsv.splitlines():  # a header line, if any, is no word row
         cols = row.split("\t", _TSV_COLUMNS - 1)
         if len(cols) < _TSV_COLUMNS or cols[0] != "5":
             continue
@@ -275,7 +301,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.communicate(timeout=PROBE_TIMEOUT_S)  # reap; pipes close with the group
 
 
-def _signal_name(number: int) -> str:
+def signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
     except ValueError:
@@ -307,10 +333,21 @@ def ocr_image(image: np.ndarray, *, dpi: float, config: OcrConfig | None = None)
         ) from exc
     stderr = err.decode("utf-8", "replace")
     if returncode < 0:
-        raise OcrError(f"Tesseract crashed ({_signal_name(-returncode)}): {_summarise(stderr)}")
+        crash = signal_name(-returncode)
+        raise OcrError(f"Tesseract crashed ({crash}): {summarise_stderr(stderr)}")
     if returncode != 0:
-        raise OcrError(f"Tesseract failed (exit {returncode}): {_summarise(stderr)}")
-    words = parse_tsv(out.decode("utf-8", "replace"))
+        raise OcrError(f"Tesseract failed (exit {returncode}): {summarise_stderr(stderr)}")
+    return ocr_result(
+        out.decode("utf-8", "replace"), width=width, height=height, dpi=dpi, config=config,
+        engine=engine,
+    )
+
+
+def ocr_result(
+    tsv: str, *, width: int, height: int, dpi: float, config: OcrConfig, engine: str
+) -> OcrResult:
+    """The OcrResult of one page's TSV (either engine's)."""
+    words = parse_tsv(tsv)
     mean_conf = float(np.mean([w.conf for w in words])) if words else 0.0
     return OcrResult(
         words=words,
