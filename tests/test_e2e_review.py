@@ -35,7 +35,7 @@ from flows.watcher import Watcher
 from pipeline.sign.verify import verify_signatures
 from pipeline.transfer import upload_dossier
 from tests.s3server import S3Server
-from tests.test_cli_review import torn_dossier
+from tests.test_cli_review import READS_WITH, torn_dossier
 from tests.test_e2e_stack import System, system_env, wait_final
 
 WAIT_S = 240.0
@@ -89,7 +89,7 @@ class Reviewed(System):
 def system(s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reviewed]:
     base = tmp_path_factory.mktemp("e2e-review")
     port = free_port()
-    env = system_env(s3_server, base, port, "rv")
+    env = {**system_env(s3_server, base, port, "rv"), "SOHOA_OCR_ENGINE": READS_WITH}
     stack = Stack()
     try:
         start_prefect_server(stack, env, port, base / "logs", ui=True)  # the browser test

@@ -136,10 +136,12 @@ def test_page_results_are_keyed_by_the_code_and_the_tesseract_that_made_them(
     real_code = page_stage.stage_code()
     monkeypatch.setattr(page_stage, "stage_code", lambda: real_code + "+changed")
     assert run() == ["Completed"]  # the page stage's code changed: processed again
-    from pipeline.ocr import tesseract
+    from pipeline.ocr import libtesseract
 
-    monkeypatch.setattr(tesseract, "version", lambda: "5.99.0")
+    monkeypatch.setattr(libtesseract, "version", lambda: "5.99.0")
     assert run() == ["Completed"]  # another Tesseract: processed again
     assert run() == ["Cached"]
+    monkeypatch.setenv("SOHOA_OCR_ENGINE", "program")
+    assert run() == ["Completed"]  # the other engine reads it: processed again
     shutil.rmtree(tmp_path / "state" / "work" / "pages")  # the page images are gone
     assert sorted(run()) == ["Cached", "Completed"]  # the cached result is made again

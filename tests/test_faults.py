@@ -55,6 +55,7 @@ def hurt_dossier(request: pytest.FixtureRequest, tmp_path: Path,
     monkeypatch.setenv("SOHOA_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("SOHOA_OCR_TIMEOUT_S", str(TIMEOUT_S))
     monkeypatch.setenv("SOHOA_OCR_ENGINE", request.param)
+    libtesseract.close_readers()  # the page must meet the fake, not a reader kept from before
     if request.param == "program":
         monkeypatch.setattr(tesseract, "TESSERACT", str(fake_tesseract(tmp_path)))
     else:

@@ -139,6 +139,13 @@ def test_a_reader_that_exits_says_how_without_page_text(own_readers, monkeypatch
         ocr_image(WHITE, dpi=300, config=LIBRARY)
 
 
+def test_a_reader_that_ends_before_reading_the_page(own_readers, monkeypatch, binary):
+    gone = [sys.executable, "-c", "import sys; sys.stderr.write('no tesserocr here'); sys.exit(2)"]
+    monkeypatch.setattr(libtesseract, "READER", gone)
+    with pytest.raises(OcrError, match=r"exit 2\): no tesserocr here"):
+        ocr_image(binary, dpi=300, config=LIBRARY)  # ~1 MB: more than the pipe holds
+
+
 def test_missing_language_and_missing_tesserocr(monkeypatch):
     with pytest.raises(MissingDependency, match=r"xyz\.traineddata"):
         ocr_image(WHITE, dpi=300, config=OcrConfig(langs="xyz"))

@@ -101,7 +101,10 @@ class _Reader:
                     raise TimeoutError
                 for key, _ in sel.select(left):
                     if key.fd == self.send_fd:
-                        out[0] = out[0][os.write(self.send_fd, out[0][:_CHUNK]):]
+                        try:
+                            out[0] = out[0][os.write(self.send_fd, out[0][:_CHUNK]):]
+                        except BrokenPipeError:  # it ended before reading the page
+                            return None
                         out = [part for part in out if part]
                         if not out:
                             sel.unregister(self.send_fd)
@@ -134,7 +137,6 @@ class _Reader:
         with contextlib.suppress(OSError):
             self.proc.stdout.close()  # type: ignore[union-attr]
         return code
-
 
     def diagnostics(self) -> str:
         self.stderr.seek(0, os.SEEK_END)
