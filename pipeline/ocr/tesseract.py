@@ -62,8 +62,10 @@ class OcrConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    #: ``library``: libtesseract in this process, the model kept loaded between pages
-    #: (:mod:`pipeline.ocr.libtesseract`); ``program``: a ``tesseract`` process per page.
+    #: ``library``: libtesseract in reader processes kept between pages, the model
+    #: loaded once (:mod:`pipeline.ocr.libtesseract`); ``program``: a ``tesseract``
+    #: process per page (this module). ``threads`` applies to the program only: the
+    #: library's bundled Tesseract reads on one thread.
     engine: Literal["library", "program"] = "library"
     langs: str = "vie"
     psm: int = Field(default=3, ge=0, le=13)
