@@ -1,5 +1,6 @@
-"""OCR stage: Tesseract, as its library in this process (:mod:`pipeline.ocr.libtesseract`,
-the default) or as its program, a process per page (:mod:`pipeline.ocr.tesseract`)."""
+"""OCR stage: Tesseract, as its library in reader processes kept between pages
+(:mod:`pipeline.ocr.libtesseract`, the default) or as its program, a process per page
+(:mod:`pipeline.ocr.tesseract`)."""
 
 from __future__ import annotations
 

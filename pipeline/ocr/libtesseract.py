@@ -36,8 +36,8 @@ import numpy as np
 from pipeline.errors import MissingDependency, OcrError, ProgramTimeout
 from pipeline.ocr.libtesseract_reader import LENGTH
 from pipeline.ocr.tesseract import (
-    MIN_MAJOR_VERSION,
     OcrConfig,
+    checked_version,
     is_bilevel,
     languages,
     ocr_result,
@@ -63,13 +63,7 @@ def version() -> str:
             "the tesserocr package is not installed (pip install tesserocr); "
             "or read with the tesseract program (SOHOA_OCR_ENGINE=program)"
         ) from exc
-    words = str(tesserocr.tesseract_version()).split()
-    found = words[1] if len(words) > 1 else ""
-    if not found.split(".")[0].isdigit():
-        raise MissingDependency("tesserocr gave no usable Tesseract version")
-    if int(found.split(".")[0]) < MIN_MAJOR_VERSION:
-        raise MissingDependency(f"libtesseract {found} is too old; version 5 or later is required")
-    return found
+    return checked_version(str(tesserocr.tesseract_version()), "tesserocr")
 
 
 class _Reader:

@@ -130,12 +130,17 @@ def _program(binary: str) -> tuple[str, int, int]:
 def _version_of(binary: str, _identity: tuple[str, int, int] | None = None) -> str:
     proc = _run_probe([binary, "--version"])
     out = (proc.stdout or "") + (proc.stderr or "")
-    match = re.search(r"tesseract\s+v?(\d+)\.(\d+)(?:\.(\d+))?", out, re.IGNORECASE)
-    if proc.returncode != 0 or match is None:
-        raise MissingDependency(f"'{binary} --version' gave no usable version")
-    major = int(match.group(1))
+    return checked_version(out if proc.returncode == 0 else "", f"'{binary} --version'")
+
+
+def checked_version(banner: str, source: str) -> str:
+    """The version in a ``tesseract 5.3.0 ...`` banner; MissingDependency if there is
+    none (``source`` says who gave it) or it is older than 5."""
+    match = re.search(r"tesseract\s+v?(\d+)\.(\d+)(?:\.(\d+))?", banner, re.IGNORECASE)
+    if match is None:
+        raise MissingDependency(f"{source} gave no usable version")
     ver = ".".join(g for g in match.groups() if g is not None)
-    if major < MIN_MAJOR_VERSION:
+    if int(match.group(1)) < MIN_MAJOR_VERSION:
         raise MissingDependency(f"Tesseract {ver} is too old; version 5 or later is required")
     return ver
 
