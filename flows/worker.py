@@ -53,6 +53,8 @@ log = logging.getLogger("sohoa.worker")
 
 #: how often the worker asks the server for cancelled runs when its event stream is down
 CANCEL_POLL_S = 10.0
+#: how often a run handed out again looks whether its previous execution has ended
+AFTER_PREVIOUS_POLL_S = 0.1
 
 
 class InProcessJobConfiguration(ProcessJobConfiguration):
@@ -92,6 +94,7 @@ class InProcessWorker(ProcessWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._in_flight: set[UUID] = set()
+        self._waiting: set[UUID] = set()  # handed out again while still in flight
         self._lock = threading.Lock()
         self._cancels: Any = None
         runs_share_this_process()
@@ -125,22 +128,43 @@ class InProcessWorker(ProcessWorker):
                      "; ".join(asks))
             return await super().run(flow_run, configuration, task_status)
         where = f"{socket.gethostname()}:{os.getpid()} (in process)"
-        with self._lock:
-            self._in_flight.add(flow_run.id)
+        if task_status is not None:
+            task_status.started(where)  # the run's infrastructure id: this process
+        await self._after_previous(flow_run.id)
         if self._cancels is not None:
             self._cancels.add_in_flight_flow_run_id(flow_run.id)
         try:
-            if task_status is not None:
-                task_status.started(where)  # the run's infrastructure id: this process
             code = await anyio.to_thread.run_sync(run_flow_run, flow_run.id,
                                                   abandon_on_cancel=False)
         finally:
-            with self._lock:
-                self._in_flight.discard(flow_run.id)
             if self._cancels is not None:
                 self._cancels.remove_in_flight_flow_run_id(flow_run.id)
             forget_cancel(flow_run.id)
+            with self._lock:  # last: a later execution of the run may start now
+                self._in_flight.discard(flow_run.id)
         return ProcessWorkerResult(status_code=code, identifier=where)
+
+    async def _after_previous(self, run_id: UUID) -> None:
+        """Mark ``run_id`` in flight here once no earlier execution of it is.
+
+        A run resumed right after it suspended is handed out again while its first
+        execution is still ending in this process; Prefect keeps a run's suspension
+        per run id and process, so the ending execution would suspend the new one
+        before it starts (which then ends without a state, the run left Running).
+        The new execution waits (the run stays Pending) until the first has ended."""
+        waited = False
+        while True:
+            with self._lock:
+                if run_id not in self._in_flight:
+                    self._in_flight.add(run_id)
+                    self._waiting.discard(run_id)
+                    return
+                self._waiting.add(run_id)
+            if not waited:
+                log.info("flow run %s: its previous execution is still ending here; it "
+                         "starts when that has ended", run_id)
+                waited = True
+            await anyio.sleep(AFTER_PREVIOUS_POLL_S)
 
     def hand_back(self) -> list[str]:
         """Give the runs in flight back to the pool (Crashed, then Scheduled), before
@@ -150,7 +174,7 @@ class InProcessWorker(ProcessWorker):
         from prefect.states import Crashed, Scheduled
 
         with self._lock:
-            runs = sorted(self._in_flight, key=str)
+            runs = sorted(self._in_flight | self._waiting, key=str)
         handed: list[str] = []
         with get_client(sync_client=True) as client:
             for run_id in runs:
