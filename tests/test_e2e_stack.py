@@ -222,6 +222,9 @@ def test_runs_run_in_the_long_lived_worker_process(system: System,
     and logs are on the server as with a process per run."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterType,
         FlowRunFilter,
         FlowRunFilterId,
         LogFilter,
@@ -241,6 +244,11 @@ def test_runs_run_in_the_long_lived_worker_process(system: System,
             assert any(t.name.startswith("page ") for t in tasks), [t.name for t in tasks]
             logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
             assert any("Finished in state" in lg.message for lg in logs)
+            # the supervisors' live bar of its pages, at its end
+            bars = client.read_artifacts(artifact_filter=ArtifactFilter(  # type: ignore[call-arg]
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]),
+                type=ArtifactFilterType(any_=["progress"])))
+            assert [b.data for b in bars] == [100.0], [b.data for b in bars]
         # their pages shared the worker's own OCR slots: the machine's limit on the server,
         # there for a process per run, was never asked for
         with pytest.raises(ObjectNotFound):
