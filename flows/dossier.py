@@ -9,6 +9,7 @@ task, one delivery.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -45,17 +46,20 @@ from flows.tasks import (
     stop_if_cancelled,
 )
 from flows.webhook import notify_webhook
+from models import CLASSIFIER_DIR
 from models.catalog import load_catalog
 from models.review import ReviewAnswer
 from models.schemas import Catalog, Procedure, Report, parse_manifest
 from pipeline.assemble import Plan, archive_metadata, plan_dossier
-from pipeline.classify.trained import classifier_version, default_classifier
+from pipeline.classify.interfaces import PageClassifier
+from pipeline.classify.trained import MANIFEST, classifier_version, default_classifier
 from pipeline.delivery import IntakeDossier, Place, Places, delivered_report, presigned_link
 from pipeline.duplicates import flag_duplicates
 from pipeline.environment import check_environment
 from pipeline.errors import InputError, RunCancelled, SohoaError
 from pipeline.fileio import file_sha256, nfc
 from pipeline.inventory import PageJob, forget_objects
+from pipeline.ocr import warm_up
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, stage_fingerprint
 from pipeline.report import build_report
@@ -165,7 +169,7 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
                       unreadable=len(failures))
     outcomes = flag_duplicates(in_input_order(names, failures + pages),
                                {j.source: j.sha256 for j in jobs})
-    classifier = default_classifier(catalog)
+    classifier = page_classifier()
     plan = settle(plan_dossier(outcomes, classifier=classifier, procedure=procedure,
                                facts=request.facts, review_threshold=REVIEW_THRESHOLD),
                   review, request=request, catalog=catalog, procedure=procedure, io=io)
@@ -187,6 +191,30 @@ def run_dossier(request: DossierRequest, io: DossierIO, *, settings: Settings,
     publish_artifacts(report, bundle_link=link)
     notify_webhook(request, report, secret=settings.webhook_secret)
     return report
+
+
+def load_ahead(settings: Settings, *, pages: int) -> None:
+    """What the runs of this process load once, loaded before the first: the machine
+    check and the signer (their errors end a command before any run), the classifier,
+    and Tesseract's readers for the first ``pages`` pages (at most one per OCR slot).
+    The CLI calls it while its Prefect API boots, so the first run waits for none of it."""
+    config = PageConfig(ocr=settings.ocr)
+    check_environment(ocr=config.ocr, state_dir=settings.state_dir)
+    build_signer(settings)
+    page_classifier()
+    warm_up(min(pages, settings.workers), config=config.ocr)
+
+
+def page_classifier() -> PageClassifier:
+    """The shipped classifier, read once per process and model: a model trained
+    again (``sohoa train``) is read by the next run."""
+    manifest = CLASSIFIER_DIR / MANIFEST
+    return _classifier(CLASSIFIER_DIR, manifest.stat().st_mtime_ns if manifest.is_file() else 0)
+
+
+@functools.lru_cache(maxsize=1)
+def _classifier(folder: Path, _model_stamp: int) -> PageClassifier:
+    return default_classifier(load_catalog(), folder)
 
 
 def make_bundle(plan: Plan, *, request: DossierRequest, catalog: Catalog,

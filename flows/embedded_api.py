@@ -42,7 +42,8 @@ def _prefect_parent() -> str:
 class EmbeddedApi:
     """One temporary Prefect API server on 127.0.0.1, owned by this process."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, graceful: bool = True) -> None:
+        self.graceful = graceful  # stop it gracefully (a service of it works in the background)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
         server_env = {**env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
@@ -73,13 +74,21 @@ class EmbeddedApi:
         raise SohoaError(f"the embedded Prefect API did not start within {timeout_s:.0f} s")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        """End the server. Gracefully when a service of it persists events in the
+        background; otherwise (the default) it is killed: every request of this process
+        was answered and written, SQLite keeps its database whole either way, and the
+        graceful stop took 0.2-0.25 s of every command."""
+        if self.process.poll() is not None:
+            return
+        if self.graceful:
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
+                return
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                pass
+        self.process.kill()
+        self.process.wait()
 
 
 _current: EmbeddedApi | None = None
@@ -131,11 +140,12 @@ def start_if_needed(*, verbose: bool = False) -> EmbeddedApi | None:
         return _current
     if os.environ.get("PREFECT_API_URL"):
         return None
-    api = EmbeddedApi(dict(os.environ))
+    readers = any(_enabled(f"PREFECT_SERVER_SERVICES_{service}_ENABLED") for service in _READERS)
+    api = EmbeddedApi(dict(os.environ), graceful=readers)
     os.environ["PREFECT_API_URL"] = api.url
     atexit.register(api.stop)
     _current = api
-    if not any(_enabled(f"PREFECT_SERVER_SERVICES_{service}_ENABLED") for service in _READERS):
+    if not readers:
         _drop_events()
     return api
 

@@ -28,6 +28,21 @@ def rows(db: Path, table: str) -> int:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
 
 
+def servers_of(prefect_home: Path) -> list[int]:
+    """Pids of embedded API servers (Prefect's app under uvicorn) with this PREFECT_HOME."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes()
+            env = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:  # gone, or not ours to read
+            continue
+        if b"prefect.server.api.server:create_app" in cmd and (
+                f"PREFECT_HOME={prefect_home}".encode() in env):
+            found.append(int(proc.name))
+    return found
+
+
 def test_the_cli_keeps_flow_runs_and_artifacts_not_task_runs_or_logs(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -45,6 +60,7 @@ def test_the_cli_keeps_flow_runs_and_artifacts_not_task_runs_or_logs(
     assert rows(db, "flow_run") == 1  # the dossier's run, its states and artifacts
     assert rows(db, "flow_run_state") >= 3 and rows(db, "artifact") >= 2
     assert rows(db, "task_run") == 0 and rows(db, "log") == 0  # what nobody reads after
+    assert servers_of(tmp_path / "prefect") == []  # its API ended with it (killed: no wait)
 
 
 SHOW_EVENTS_CLIENT = """

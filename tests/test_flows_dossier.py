@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from flows import dossier
 from flows.cli import main
 from lab.synth.degrade import DegradeSpec
 from lab.synth.dossier import SynthFile, write_dossier
@@ -192,3 +194,17 @@ def test_a_runs_bundle_scratch_is_cleared_and_one_left_by_a_dead_run_too(tmp_pat
         (folder / "signed.pdf").write_bytes(b"%PDF-")
         assert folder.parent == root and not dead.exists() and busy.exists()
     assert not folder.exists() and sorted(root.iterdir()) == [busy]
+
+
+def test_the_classifier_is_read_once_per_process_and_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "classifier"
+    shutil.copytree(dossier.CLASSIFIER_DIR, folder)
+    monkeypatch.setattr(dossier, "CLASSIFIER_DIR", folder)
+    first = dossier.page_classifier()
+    assert dossier.page_classifier() is first  # every run of the process: the same
+    manifest = folder / "manifest.json"
+    stamp = manifest.stat().st_mtime_ns
+    os.utime(manifest, ns=(stamp + 10**9, stamp + 10**9))  # as `sohoa train` rewrites it
+    assert dossier.page_classifier() is not first  # the next run reads the new model

@@ -113,6 +113,26 @@ def test_pages_read_at_once_get_a_reader_each(own_readers, page, binary):
     assert len({r.proc.pid for r in own_readers}) == 2
 
 
+def test_warmed_readers_serve_the_first_pages(own_readers, page, binary):
+    assert libtesseract.warm_readers(2, config=LIBRARY) == 2
+    warm = {r.proc.pid for r in own_readers}
+    assert len(warm) == 2
+    alone = ocr_image(binary, dpi=page.dpi, config=LIBRARY)
+    assert len(alone.words) > 100
+    assert {r.proc.pid for r in own_readers} == warm  # read by a warm reader, none new
+    assert libtesseract.warm_readers(1, config=LIBRARY) == 2  # enough idle: none started
+
+
+def test_readers_that_cannot_warm_are_left_to_the_first_page(own_readers, monkeypatch, binary):
+    gone = [sys.executable, "-c", "import sys; sys.stderr.write('no tesserocr here'); sys.exit(2)"]
+    monkeypatch.setattr(libtesseract, "READER", gone)
+    assert libtesseract.warm_readers(2, config=LIBRARY) == 0  # never raises
+    assert own_readers == []
+    with pytest.raises(OcrError, match=r"exit 2\): no tesserocr here"):  # the page says why
+        ocr_image(binary, dpi=300, config=LIBRARY)
+    assert libtesseract.warm_readers(1, config=OcrConfig(langs="xyz")) == 0  # no such model
+
+
 def test_a_hanging_reader_and_what_it_started_are_killed(own_readers, monkeypatch, tmp_path):
     monkeypatch.setattr(libtesseract, "READER", fake_reader(tmp_path, {300: "hang"}))
     started = time.monotonic()

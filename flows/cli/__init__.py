@@ -17,12 +17,14 @@ import os
 import sys
 from collections.abc import Callable
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
+from flows import embedded_api
 from flows.cli import batch, evaluate, process, retimestamp, review, serve, train, verify
-from flows.settings import Settings
 from pipeline.errors import ExitCode, SohoaError
+
+if TYPE_CHECKING:
+    from flows.settings import Settings
 
 #: subcommand -> module that runs it
 COMMANDS: dict[str, str] = {
@@ -41,8 +43,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def runs_flows(args: argparse.Namespace) -> bool:
+    """Whether the command runs a flow (and so needs a Prefect API)."""
+    return args.command in ("process", "batch") or (
+        args.command == "review" and args.decisions is not None)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if runs_flows(args):  # the embedded API takes longest to start: before anything else
+        embedded_api.start_if_needed(verbose=args.verbose)
+    from pydantic import ValidationError
+
+    from flows.settings import Settings
+
     try:
         settings = Settings.from_env()
     except ValidationError as exc:

@@ -39,12 +39,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     api = embedded_api.start_if_needed(verbose=args.verbose)  # boots while the rest loads
     from flows.batch import find_dossiers, run_batch
-    from flows.signing import build_signer
-    from pipeline.environment import check_environment
+    from flows.dossier import load_ahead
 
     dossiers = find_dossiers(root, args.out.resolve())
-    check_environment(ocr=settings.ocr, state_dir=settings.state_dir)
-    build_signer(settings)
+    load_ahead(settings, pages=settings.workers if dossiers else 0)
     if api is not None:
         api.wait_ready()
     started = time.monotonic()

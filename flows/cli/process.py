@@ -95,9 +95,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     api = embedded_api.start_if_needed(verbose=args.verbose)  # boots while the rest loads
     from flows.params import DossierRequest
-    from flows.signing import build_signer
     from models.catalog import load_catalog
-    from pipeline.environment import check_environment
 
     folder = input_path if input_path.is_dir() else input_path.parent
     fallback_id = args.dossier_id or _safe_id(folder.name if input_path.is_dir()
@@ -115,8 +113,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                       procedure=args.procedure or "")
     if not procedure:
         raise InputError("no procedure: pass --procedure ID (or put it in manifest.json)")
-    if input_path.is_dir():
-        page_files(folder, manifest)  # a wrong call is refused before anything starts
+    # a wrong call is refused before anything starts
+    pages = len(page_files(folder, manifest)) if input_path.is_dir() else 1
     facts = dict(manifest.facts) if manifest else {}
     facts.update(dict(args.fact))
     dossier_id = args.dossier_id or (manifest.dossier_id if manifest else None) or fallback_id
@@ -125,11 +123,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         branch=(manifest.branch if manifest else None) or "local",
         submitted_at=str(manifest.submitted_at) if manifest and manifest.submitted_at else None)
     out_dir: Path = (args.out or Path("out") / _safe_id(dossier_id)).resolve()
-    # the machine and the signing key are checked before the run starts: one line, no run
-    check_environment(ocr=settings.ocr, state_dir=settings.state_dir)
-    build_signer(settings)
-    from flows.dossier import run_folder
+    from flows.dossier import load_ahead, run_folder
 
+    # the machine and the signing key are checked before the run starts (one line, no
+    # run); what the run loads once is loaded while the API boots
+    load_ahead(settings, pages=pages)
     if api is not None:
         api.wait_ready()
     started = time.monotonic()

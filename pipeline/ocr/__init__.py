@@ -10,7 +10,7 @@ from pipeline.ocr import libtesseract, tesseract
 from pipeline.ocr.tesseract import OcrConfig, languages
 from pipeline.types import OcrResult
 
-__all__ = ["OcrConfig", "engine_version", "languages", "ocr_image"]
+__all__ = ["OcrConfig", "engine_version", "languages", "ocr_image", "warm_up"]
 
 
 def engine_version(config: OcrConfig) -> str:
@@ -24,3 +24,11 @@ def ocr_image(image: np.ndarray, *, dpi: float, config: OcrConfig | None = None)
     if config.engine == "library":
         return libtesseract.ocr_image(image, dpi=dpi, config=config)
     return tesseract.ocr_image(image, dpi=dpi, config=config)
+
+
+def warm_up(count: int, *, config: OcrConfig) -> None:
+    """Have ``count`` readers ready with their language models before the first page
+    (the library engine keeps its readers; the program starts one per page: nothing
+    to do)."""
+    if config.engine == "library":
+        libtesseract.warm_readers(count, config=config)

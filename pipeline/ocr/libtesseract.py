@@ -28,12 +28,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-from pipeline.errors import MissingDependency, OcrError, ProgramTimeout
+from pipeline.errors import MissingDependency, OcrError, ProgramTimeout, SohoaError
 from pipeline.ocr.libtesseract_reader import LENGTH
 from pipeline.ocr.tesseract import (
     OcrConfig,
@@ -153,15 +154,20 @@ _idle_lock = threading.Lock()
 _owner = os.getpid()
 
 
+def _forget_inherited() -> None:
+    """(With ``_idle_lock`` held.) Idle readers inherited through a fork are not ours."""
+    global _owner
+    if os.getpid() != _owner:
+        _idle.clear()
+        _owner = os.getpid()
+
+
 @contextlib.contextmanager
 def _reader() -> Iterator[_Reader]:
     """An idle reader (or a new one); back to the idle ones after a good answer,
     killed after anything else. Readers inherited through a fork are not used."""
-    global _owner
     with _idle_lock:
-        if os.getpid() != _owner:
-            _idle.clear()
-            _owner = os.getpid()
+        _forget_inherited()
         reader = _idle.pop() if _idle else None
     if reader is None:
         reader = _Reader()
@@ -180,6 +186,45 @@ def close_readers() -> None:
         readers, _idle[:] = list(_idle), []
     for reader in readers:
         reader.kill()
+
+
+#: what a reader reads to load its language models: a small white page (no words)
+_WARM_PAGE = np.full((32, 32), 255, dtype=np.uint8)
+
+
+def warm_readers(count: int, *, config: OcrConfig) -> int:
+    """Start readers until ``count`` are idle, each with ``config``'s language models
+    loaded (a small white page read), so that the first pages of a run find them ready.
+
+    Returns how many readers are idle. A reader that cannot start or read is ended
+    and left to the first page, which reports why: this never raises for it.
+    """
+    with _idle_lock:
+        _forget_inherited()
+        missing = count - len(_idle)
+    if missing <= 0:
+        return count - missing
+    try:
+        header, pixels = _request(_WARM_PAGE, dpi=300, config=config)
+    except SohoaError:  # no language data: the first page says so
+        return count - missing
+    readers = [_Reader() for _ in range(missing)]  # their processes start together
+
+    def warm(reader: _Reader) -> None:
+        try:
+            answer = reader.ask(header, pixels, time.monotonic() + config.timeout_s)
+        except (TimeoutError, OSError):
+            answer = None
+        if answer is None or "tsv" not in answer:
+            reader.kill()
+            return
+        with _idle_lock:
+            _idle.append(reader)
+
+    with ThreadPoolExecutor(missing) as pool:
+        list(pool.map(warm, readers))
+    with _idle_lock:
+        return len(_idle)
 
 
 def _request(image: np.ndarray, *, dpi: float, config: OcrConfig) -> tuple[bytes, bytes]:

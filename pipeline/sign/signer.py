@@ -18,7 +18,6 @@ the document metadata alone.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import logging
 from pathlib import Path
@@ -87,13 +86,16 @@ def load_signer(p12: bytes | Path, passphrase: bytes) -> signers.SimpleSigner:
 
 
 class _KeptKeySigner(signers.SimpleSigner):
-    """A SimpleSigner that parses its private key once. pyHanko's parses it again for
-    every signature, and OpenSSL checks an RSA key as it does so: 0.2 s for RSA-3072
-    on an idle core, per bundle (0.5 s on a busy batch)."""
+    """A SimpleSigner that parses its private key once, when it is built. pyHanko's
+    parses it again for every signature, and OpenSSL checks an RSA key as it does so:
+    0.1-0.2 s for RSA-3072 on an idle core, per bundle (0.5 s on a busy batch). Built
+    before the run starts (the CLI, while its Prefect API boots), the first bundle does
+    not wait for it either."""
 
-    @functools.cached_property
-    def _private_key(self) -> Any:
-        return serialization.load_der_private_key(self.signing_key.dump(), password=None)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._private_key = serialization.load_der_private_key(self.signing_key.dump(),
+                                                              password=None)
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
