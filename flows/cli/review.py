@@ -72,11 +72,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     api = embedded_api.start_if_needed(verbose=args.verbose)
     from flows.cli.process import print_summary
-    from flows.dossier import run_folder
+    from flows.dossier import load_ahead, run_folder
     from flows.params import DossierRequest
 
     request = DossierRequest(dossier_id=report.dossier_id, procedure=report.procedure,
                              branch=report.branch, facts=dict(report.facts))
+    load_ahead(settings, pages=0)  # pages read before come from the result store: no reader first
     if api is not None:
         api.wait_ready()
     started = time.monotonic()
