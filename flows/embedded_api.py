@@ -42,8 +42,8 @@ def _prefect_parent() -> str:
 class EmbeddedApi:
     """One temporary Prefect API server on 127.0.0.1, owned by this process."""
 
-    def __init__(self, env: dict[str, str], *, graceful: bool = True) -> None:
-        self.graceful = graceful  # stop it gracefully (a service of it works in the background)
+    def __init__(self, env: dict[str, str], *, events_read: bool = True) -> None:
+        self.events_read = events_read  # a service of it reads events, in the background
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
         server_env = {**env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
@@ -57,6 +57,9 @@ class EmbeddedApi:
         )
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
+        """Until the server answers; then, if none of its services reads events, this
+        process stops sending them (done here, not at the start: it imports Prefect,
+        a second that a command refused at once need not wait for)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -66,6 +69,8 @@ class EmbeddedApi:
             try:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as resp:
                     if resp.status == 200:
+                        if not self.events_read:
+                            _drop_events()
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
@@ -80,7 +85,7 @@ class EmbeddedApi:
         graceful stop took 0.2-0.25 s of every command."""
         if self.process.poll() is not None:
             return
-        if self.graceful:
+        if self.events_read:
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
@@ -140,13 +145,11 @@ def start_if_needed(*, verbose: bool = False) -> EmbeddedApi | None:
         return _current
     if os.environ.get("PREFECT_API_URL"):
         return None
-    readers = any(_enabled(f"PREFECT_SERVER_SERVICES_{service}_ENABLED") for service in _READERS)
-    api = EmbeddedApi(dict(os.environ), graceful=readers)
+    read = any(_enabled(f"PREFECT_SERVER_SERVICES_{service}_ENABLED") for service in _READERS)
+    api = EmbeddedApi(dict(os.environ), events_read=read)
     os.environ["PREFECT_API_URL"] = api.url
     atexit.register(api.stop)
     _current = api
-    if not readers:
-        _drop_events()
     return api
 
 

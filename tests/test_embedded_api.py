@@ -67,6 +67,7 @@ SHOW_EVENTS_CLIENT = """
 from flows import embedded_api
 from prefect.events.worker import EventsWorker
 api = embedded_api.start_if_needed()
+api.wait_ready()
 override = EventsWorker._client_override
 print(override[0].__name__ if override else "sent")
 api.stop()
