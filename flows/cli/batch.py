@@ -37,7 +37,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(f"not a folder: {root}")
     from flows import embedded_api
 
-    api = embedded_api.start_if_needed(verbose=args.verbose)  # boots while the rest loads
+    # the server main() started first (started here when run() is called on its own)
+    api = embedded_api.start_if_needed(verbose=args.verbose)
     from flows.batch import find_dossiers, run_batch
     from flows.dossier import load_ahead
 

@@ -93,7 +93,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(f"input not found: {input_path}")
     from flows import embedded_api
 
-    api = embedded_api.start_if_needed(verbose=args.verbose)  # boots while the rest loads
+    # the server main() started first (started here when run() is called on its own)
+    api = embedded_api.start_if_needed(verbose=args.verbose)
     from flows.params import DossierRequest
     from models.catalog import load_catalog
 

@@ -70,6 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(f"{args.decisions}: not a decisions file ({_first(exc)})") from exc
     from flows import embedded_api
 
+    # the server main() started first (started here when run() is called on its own)
     api = embedded_api.start_if_needed(verbose=args.verbose)
     from flows.cli.process import print_summary
     from flows.dossier import load_ahead, run_folder
