@@ -51,7 +51,7 @@ class EmbeddedApi:
         server_env.pop("PREFECT_API_URL", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--app-dir", _prefect_parent(), "--factory",
-             "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+             "flows.prefect_server:create_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
             env=server_env, stdin=subprocess.DEVNULL,
         )

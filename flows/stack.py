@@ -145,7 +145,7 @@ def start_prefect_server(stack: Stack, env: Mapping[str, str], port: int, log_di
     server_env = {**env, "PREFECT_UI_ENABLED": "true" if ui else "false",
                   "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(port)}
     server_env.pop("PREFECT_API_URL", None)
-    child = stack.start("prefect-server", [str(BIN / "prefect"), "server", "start", "--host",
+    child = stack.start("prefect-server", [sys.executable, "-m", "flows.prefect_server", "--host",
                                            "127.0.0.1", "--port", str(port)], server_env, log_dir)
     wait_http(f"http://127.0.0.1:{port}/api/health", child)
     return child

@@ -37,7 +37,7 @@ def servers_of(prefect_home: Path) -> list[int]:
             env = (proc / "environ").read_bytes().split(b"\0")
         except OSError:  # gone, or not ours to read
             continue
-        if b"prefect.server.api.server:create_app" in cmd and (
+        if b"flows.prefect_server:create_app" in cmd and (
                 f"PREFECT_HOME={prefect_home}".encode() in env):
             found.append(int(proc.name))
     return found
