@@ -11,9 +11,8 @@ signature and delivery overlap another's OCR, while a limit of this process
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,10 +65,8 @@ def find_dossiers(root: Path, out: Path) -> list[Dossier]:
     return found
 
 
-def process_one(dossier: Dossier, *, ocr_limit: str,
-                on_running: Callable[..., None] | None = None) -> Report:
-    """What ``sohoa process FOLDER`` does, for one dossier of the backlog
-    (``on_running``: called once its flow run is running)."""
+def process_one(dossier: Dossier, *, ocr_limit: str) -> Report:
+    """What ``sohoa process FOLDER`` does, for one dossier of the backlog."""
     from flows.cli.process import page_files, write_rejected
     from models.catalog import load_catalog
 
@@ -91,40 +88,7 @@ def process_one(dossier: Dossier, *, ocr_limit: str,
         branch=manifest.branch or "local",
         submitted_at=str(manifest.submitted_at) if manifest.submitted_at else None)
     return run_folder(request, folder=dossier.folder.resolve(),
-                      out_dir=dossier.out_dir.resolve(), ocr_limit=ocr_limit,
-                      on_running=on_running)
-
-
-class StartGate:
-    """Flow runs of the batch begin one at a time.
-
-    Creating a flow run is a write to the embedded API's SQLite database that
-    begins as a read; two at once, and SQLite refuses one ("database is locked",
-    not waited for), which the API answers with 503 and Prefect's client retries
-    after a 2 s back-off: the batch's first dossiers, all started together, lost
-    2 s of the machine's start that way. Each run holds the gate from its call
-    until it is running (tens of milliseconds), then the next may begin.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def start(self) -> Iterator[Callable[..., None]]:
-        """Hold the gate; the callable yielded (a flow's ``on_running`` hook) lets it
-        go, as does leaving the block, whichever comes first."""
-        self._lock.acquire()
-        held = [True]
-
-        def open_gate(*_: object) -> None:
-            if held[0]:
-                held[0] = False
-                self._lock.release()
-
-        try:
-            yield open_gate
-        finally:
-            open_gate()
+                      out_dir=dossier.out_dir.resolve(), ocr_limit=ocr_limit)
 
 
 def run_batch(dossiers: list[Dossier], *, workers: int,
@@ -132,14 +96,12 @@ def run_batch(dossiers: list[Dossier], *, workers: int,
     """Process ``dossiers``, ``workers + 1`` at a time; results in the order given."""
     limit = local_ocr_limit(workers)
     lock = threading.Lock()
-    gate = StartGate()
     results: dict[int, Done] = {}
 
     def one(i: int) -> None:
         dossier = dossiers[i]
         try:
-            with gate.start() as running:
-                done = Done(dossier, process_one(dossier, ocr_limit=limit, on_running=running))
+            done = Done(dossier, process_one(dossier, ocr_limit=limit))
         except SohoaError as exc:
             done = Done(dossier, None, exc.message)
         except Exception as exc:  # noqa: BLE001 - one dossier never stops the others

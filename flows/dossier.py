@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -324,17 +324,14 @@ def in_input_order(names: tuple[str, ...], outcomes: list[PageOutcome]) -> list[
 
 def run_folder(request: DossierRequest, *, folder: Path, out_dir: Path,
                only: str | None = None, decisions: ReviewAnswer | None = None,
-               ocr_limit: str | None = None,
-               on_running: Callable[..., None] | None = None) -> Report:
-    """Run ``process-folder`` in this process (Prefect's ephemeral API; no server);
-    ``on_running`` is called once the run is created and running (``sohoa batch``)."""
+               ocr_limit: str | None = None) -> Report:
+    """Run ``process-folder`` in this process (Prefect's ephemeral API; no server)."""
     settings = Settings.from_env()
     runner: Any = ThreadPoolTaskRunner(max_workers=settings.workers)
-    hooks: Any = None if on_running is None else [on_running]
     # No flow-run heartbeats: they let a server's services find a crashed run, and the
     # run is this process's own; ending the heartbeat thread cost up to 1 s per run.
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        state: Any = process_folder.with_options(task_runner=runner, on_running=hooks)(
+        state: Any = process_folder.with_options(task_runner=runner)(
             request=request, folder=str(folder), out_dir=str(out_dir), only=only,
             decisions=None if decisions is None else decisions.model_dump(mode="json"),
             ocr_limit=ocr_limit)

@@ -1,80 +1,58 @@
-"""flows.batch: flow runs of a batch begin one at a time, then run together (real flow
-runs on Prefect's ephemeral API)."""
+"""flows.batch's runs begin together: on the CLI's embedded API (``flows.prefect_server``)
+none is refused for a database lock, and they run together (real flow runs)."""
 
 from __future__ import annotations
 
+import contextvars
+import logging
+import os
 import threading
-import time
+from pathlib import Path
 from typing import Any
 
+import pytest
 from prefect import flow
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from flows.batch import StartGate
+from flows.embedded_api import EmbeddedApi
+
+RUNS = 4
 
 
-@flow(name="gate-probe")
+@flow(name="begin-together-probe")
 def probe(name: str, together: Any) -> str:
     """Running: waits until every probe is running at once (or the barrier times out)."""
     together.wait()
     return name
 
 
-def passes(gate: StartGate, timeout_s: float = 10.0) -> bool:
-    """Whether another thread gets through the gate within ``timeout_s`` (a daemon
-    thread: one still waiting goes through once the gate opens, or dies with the test)."""
-    passed = threading.Event()
-
-    def other() -> None:
-        with gate.start():
-            passed.set()
-
-    t = threading.Thread(target=other, daemon=True)
-    t.start()
-    t.join(timeout=timeout_s)
-    return passed.is_set()
-
-
-def test_runs_begin_one_at_a_time_and_then_run_together() -> None:
-    gate = StartGate()
-    together = threading.Barrier(3, timeout=60)
-    spans: dict[str, tuple[float, float]] = {}
+def test_runs_begun_together_are_not_refused_and_run_together(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    api = EmbeddedApi({**env, "PREFECT_HOME": str(tmp_path / "prefect")})
+    caplog.set_level(logging.DEBUG, logger="prefect.client")
+    begin = threading.Barrier(RUNS, timeout=60)
+    together = threading.Barrier(RUNS, timeout=120)
     returned: dict[str, str] = {}
-    lock = threading.Lock()
 
     def one(name: str) -> None:
-        with gate.start() as running:
-            entered = time.monotonic()
+        begin.wait()  # every run is created at the same moment
+        returned[name] = probe(name, together)
 
-            def hook(*args: object) -> None:
-                with lock:
-                    spans[name] = (entered, time.monotonic())
-                running(*args)
-
-            result = probe.with_options(on_running=[hook])(name, together)
-        with lock:
-            returned[name] = result
-
-    threads = [threading.Thread(target=one, args=(f"run-{i}",), daemon=True)
-               for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    # every run was let through when it ran, not when it ended: they met at the barrier
-    assert not together.broken
-    assert returned == {name: name for name in ("run-0", "run-1", "run-2")}
-    # and from its call to running (creating the flow run), one at a time
-    ordered = sorted(spans.values())
-    assert all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:], strict=False))
-
-
-def test_the_gate_is_held_until_the_run_runs_or_the_block_ends() -> None:
-    gate = StartGate()
-    with gate.start() as running:
-        assert not passes(gate, timeout_s=0.5)  # the run is still being created
-        running()
-        running()  # a second Running state (a run resumed) changes nothing
-        assert passes(gate)
-    with gate.start():
-        pass  # a dossier refused before its run: the gate opens on leaving
-    assert passes(gate)
+    try:
+        api.wait_ready()
+        with temporary_settings(updates={PREFECT_API_URL: api.url}):
+            threads = [threading.Thread(target=contextvars.copy_context().run,
+                                        args=(one, f"run-{i}"), daemon=True)
+                       for i in range(RUNS)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=180)
+    finally:
+        api.stop()
+    assert not together.broken  # all were running at once
+    assert returned == {f"run-{i}": f"run-{i}" for i in range(RUNS)}
+    refused = [r for r in caplog.records if "retryable status code 503" in r.getMessage()]
+    assert refused == []  # no write of theirs waited for Prefect's 2 s back-off
