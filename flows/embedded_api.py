@@ -3,12 +3,12 @@
 With no ``PREFECT_API_URL``, Prefect starts a temporary API server in a
 subprocess the first time the flow needs it, and the calling process imports
 the whole server package to do so: ~8 s of fixed cost per ``sohoa process``
-here, all of it before the first page is read. This module starts the very
-same server (same uvicorn command and settings as Prefect's
-``SubprocessASGIServer``) the moment the CLI has parsed its arguments, so it
-boots while the CLI imports OpenCV, Prefect's client and the pipeline, and the
-CLI process never imports the server package. The server stops when the
-process exits; nothing outlives it.
+here, all of it before the first page is read. This module starts the same
+server (same uvicorn command and settings as Prefect's ``SubprocessASGIServer``;
+its SQLite writes wait their turn: ``flows.prefect_server``) the moment the CLI
+has parsed its arguments, so it boots while the CLI imports OpenCV, Prefect's
+client and the pipeline, and the CLI process never imports the server package.
+The server stops when the process exits; nothing outlives it.
 """
 
 from __future__ import annotations
