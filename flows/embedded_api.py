@@ -39,6 +39,17 @@ def _prefect_parent() -> str:
     return str(Path(list(spec.submodule_search_locations)[0]).parent)
 
 
+def _make_home(env: dict[str, str]) -> None:
+    """Prefect's home folder, where the API keeps its database: Prefect creates the
+    folder itself but not the folders above it, and a ``PREFECT_HOME`` in a folder
+    not made yet stopped the API at its start ("unable to open database file")."""
+    home = Path(env.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SohoaError(f"cannot create Prefect's home folder {home}: {exc.strerror}") from exc
+
+
 class EmbeddedApi:
     """One temporary Prefect API server on 127.0.0.1, owned by this process."""
 
@@ -49,6 +60,7 @@ class EmbeddedApi:
         server_env = {**env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                       "PREFECT__SERVER_FINAL": "1"}
         server_env.pop("PREFECT_API_URL", None)
+        _make_home(env)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--app-dir", _prefect_parent(), "--factory",
              "flows.prefect_server:create_app", "--host", "127.0.0.1",

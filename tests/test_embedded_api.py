@@ -49,18 +49,19 @@ def test_the_cli_keeps_flow_runs_and_artifacts_not_task_runs_or_logs(
     shutil.copytree(SAMPLES / "birth-incomplete", tmp_path / "dossier")
     env = {k: v for k, v in os.environ.items()
            if k not in EMBEDDED_DEFAULTS and k != "PREFECT_API_URL"}
-    env |= {"PREFECT_HOME": str(tmp_path / "prefect"),
+    home = tmp_path / "not-made-yet" / "prefect"  # the API makes its home's folders
+    env |= {"PREFECT_HOME": str(home),
             "SOHOA_STATE_DIR": str(tmp_path_factory.getbasetemp() / "state")}
     done = subprocess.run([SOHOA, "process", str(tmp_path / "dossier"), "--out",
                            str(tmp_path / "out")], capture_output=True, text=True,
                           timeout=600, env=env, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "out" / "bundle.pdf").is_file()
-    db = tmp_path / "prefect" / "prefect.db"
+    db = home / "prefect.db"
     assert rows(db, "flow_run") == 1  # the dossier's run, its states and artifacts
     assert rows(db, "flow_run_state") >= 3 and rows(db, "artifact") >= 2
     assert rows(db, "task_run") == 0 and rows(db, "log") == 0  # what nobody reads after
-    assert servers_of(tmp_path / "prefect") == []  # its API ended with it (killed: no wait)
+    assert servers_of(home) == []  # its API ended with it (killed: no wait)
 
 
 SHOW_EVENTS_CLIENT = """
