@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from bench_process import DOCS, SOHOA, raw_tesseract  # a sibling script
+from cputime import adopt_orphans, children_cpu_s
 from PIL import Image
 
 from lab.synth.degrade import moderate
@@ -57,11 +58,17 @@ def make_backlog(work: Path, dossiers: int, seed: int) -> list[Path]:
     return clean
 
 
-def timed(cmds: list[list[str]], env: dict[str, str]) -> float:
+def timed(cmds: list[list[str]], env: dict[str, str], cpu: list[float] | None = None) -> float:
+    """Wall seconds of the commands in turn; their process trees' CPU seconds appended
+    to ``cpu``."""
+    before = children_cpu_s()
     start = time.perf_counter()
     for cmd in cmds:
         subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=3600)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(children_cpu_s() - before)
+    return wall
 
 
 def main() -> None:
@@ -86,13 +93,18 @@ def main() -> None:
         def cold(run: int) -> dict[str, str]:
             return {**env, "PREFECT_LOCAL_STORAGE_PATH": str(work / f"results-{run}")}
 
+        adopt_orphans()  # Tesseract's readers end after the command: their CPU counts too
         timed([[str(SOHOA), "process", str(folders[0]), "--out", str(work / "warm")]], env)
         batch, raw, single = [], [], []
+        batch_cpu: list[float] = []
+        raw_cpu: list[float] = []
         scaling: dict[int, list[float]] = {n: [] for n in range(1, cores + 1)}
         for run in range(args.runs):
-            raw.append(raw_tesseract(clean, cores))
+            wall, cpu = raw_tesseract(clean, cores)
+            raw.append(wall)
+            raw_cpu.append(cpu)
             batch.append(timed([[str(SOHOA), "batch", str(work / "root"), "--out",
-                                 str(work / f"out-{run}")]], cold(run)))
+                                 str(work / f"out-{run}")]], cold(run), batch_cpu))
             if args.scaling:
                 for n in scaling:
                     scaling[n].append(timed([[str(SOHOA), "batch", str(work / "root"), "--out",
@@ -110,12 +122,16 @@ def main() -> None:
         "dossiers": args.dossiers, "pages": len(clean), "runs": args.runs, "cores": cores,
         "sohoa_batch_s": statistics.median(batch), "raw_tesseract_s": floor,
         "batch_ratio": statistics.median(batch) / floor,
+        "sohoa_batch_cpu_s": statistics.median(batch_cpu),
+        "raw_tesseract_cpu_s": statistics.median(raw_cpu),
+        "cpu_ratio": statistics.median(batch_cpu) / statistics.median(raw_cpu),
         "one_by_one_s": statistics.median(single) if single else None,
         "one_by_one_ratio": statistics.median(single) / floor if single else None,
         "statuses": {s: statuses.count(s) for s in sorted(set(statuses))},
         "pages_per_s_by_workers": {n: len(clean) / statistics.median(t)
                                    for n, t in scaling.items() if t},
-        "all_runs": {"batch": batch, "raw": raw, "one_by_one": single},
+        "all_runs": {"batch": batch, "raw": raw, "one_by_one": single,
+                     "batch_cpu": batch_cpu, "raw_cpu": raw_cpu},
     }
     print(f"{args.dossiers} dossiers, {len(clean)} pages, runs {args.runs}, cores {cores}")
     print(f"sohoa batch (cold)           {result['sohoa_batch_s']:7.2f} s (median)")
@@ -123,6 +139,8 @@ def main() -> None:
         print(f"sohoa process, one by one    {result['one_by_one_s']:7.2f} s (median)")
     print(f"raw tesseract -l vie         {floor:7.2f} s (median)")
     print(f"batch ratio                  {result['batch_ratio']:7.2f} x   (goal <= 1.3)")
+    print(f"CPU: batch / raw             {result['sohoa_batch_cpu_s']:7.1f} s / "
+          f"{result['raw_tesseract_cpu_s']:.1f} s = {result['cpu_ratio']:.2f} x")
     if single:
         print(f"one-by-one ratio             {result['one_by_one_ratio']:7.2f} x")
     for n, rate in result["pages_per_s_by_workers"].items():

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from bench_batch import make_backlog
 from bench_process import make_dossier, raw_tesseract
+from cputime import tree_cpu_s
 
 from flows.deployments import apply_deployments
 from flows.settings import Settings
@@ -202,14 +203,22 @@ def main() -> None:
             if args.stream:
                 clean = make_backlog(work / "stream", args.stream, seed=7)
                 folders = sorted((work / "stream" / "root").iterdir())
-                raw = raw_tesseract(clean, os.cpu_count() or 1)
+                raw, raw_cpu = raw_tesseract(clean, os.cpu_count() or 1)
+                # CPU over the stream of each process of the stack (workers added up)
+                roots = {c.process.pid: "worker" if c.name.startswith("worker") else c.name
+                         for c in stack.children}
+                before = tree_cpu_s(roots)
                 seconds = time_stream(storage, config, folders)
+                cpu = {name: round(s - before[name], 1)
+                       for name, s in tree_cpu_s(roots).items()}
                 stream = {"dossiers": args.stream, "pages": len(clean),
                           "raw_tesseract_s": raw, "stack_s": seconds, "ratio": seconds / raw,
                           "pages_per_s": len(clean) / seconds,
                           "worker_peak_rss_mb": max(peak_rss_mb(w.process.pid)
                                                     for w in workers),
-                          "runs_by_worker": runs_by_worker(env, folders)}
+                          "runs_by_worker": runs_by_worker(env, folders),
+                          "cpu_s_by_process": cpu, "raw_tesseract_cpu_s": round(raw_cpu, 1),
+                          "cpu_ratio": sum(cpu.values()) / raw_cpu}
         finally:
             stack.stop()
     result: dict[str, object] = {"pages": args.pages, "runs": args.runs,
@@ -234,6 +243,8 @@ def main() -> None:
               f"worker peak RSS {stream['worker_peak_rss_mb']:.0f} MB; "
               f"{args.workers} worker(s) x {result['slots_per_worker']} OCR slots, "
               f"runs by worker {stream['runs_by_worker']}")
+        print(f"CPU over the stream {stream['cpu_s_by_process']}, raw tesseract "
+              f"{stream['raw_tesseract_cpu_s']} s: {stream['cpu_ratio']:.2f}x")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "stack.json").write_text(json.dumps(result, indent=2))
