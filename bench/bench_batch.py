@@ -18,13 +18,11 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from bench_process import DOCS, SOHOA, raw_tesseract  # a sibling script
-from cputime import adopt_orphans, children_cpu_s
+from cputime import adopt_orphans, run_timed
 from PIL import Image
 
 from lab.synth.degrade import moderate
@@ -58,19 +56,6 @@ def make_backlog(work: Path, dossiers: int, seed: int) -> list[Path]:
     return clean
 
 
-def timed(cmds: list[list[str]], env: dict[str, str], cpu: list[float] | None = None) -> float:
-    """Wall seconds of the commands in turn; their process trees' CPU seconds appended
-    to ``cpu``."""
-    before = children_cpu_s()
-    start = time.perf_counter()
-    for cmd in cmds:
-        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=3600)
-    wall = time.perf_counter() - start
-    if cpu is not None:
-        cpu.append(children_cpu_s() - before)
-    return wall
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dossiers", type=int, default=10)
@@ -94,7 +79,7 @@ def main() -> None:
             return {**env, "PREFECT_LOCAL_STORAGE_PATH": str(work / f"results-{run}")}
 
         adopt_orphans()  # Tesseract's readers end after the command: their CPU counts too
-        timed([[str(SOHOA), "process", str(folders[0]), "--out", str(work / "warm")]], env)
+        run_timed([[str(SOHOA), "process", str(folders[0]), "--out", str(work / "warm")]], env)
         batch, raw, single = [], [], []
         batch_cpu: list[float] = []
         raw_cpu: list[float] = []
@@ -103,18 +88,18 @@ def main() -> None:
             wall, cpu = raw_tesseract(clean, cores)
             raw.append(wall)
             raw_cpu.append(cpu)
-            batch.append(timed([[str(SOHOA), "batch", str(work / "root"), "--out",
-                                 str(work / f"out-{run}")]], cold(run), batch_cpu))
+            batch.append(run_timed([[str(SOHOA), "batch", str(work / "root"), "--out",
+                                     str(work / f"out-{run}")]], cold(run), cpu=batch_cpu))
             if args.scaling:
                 for n in scaling:
-                    scaling[n].append(timed([[str(SOHOA), "batch", str(work / "root"), "--out",
-                                              str(work / f"scale-{n}-{run}")]],
-                                            {**cold(2000 + 10 * run + n),
-                                             "SOHOA_WORKERS": str(n)}))
+                    scaling[n].append(run_timed(
+                        [[str(SOHOA), "batch", str(work / "root"), "--out",
+                          str(work / f"scale-{n}-{run}")]],
+                        {**cold(2000 + 10 * run + n), "SOHOA_WORKERS": str(n)}))
             if args.one_by_one:
-                single.append(timed([[str(SOHOA), "process", str(f), "--out",
-                                      str(work / f"single-{run}" / f.name)] for f in folders],
-                                    cold(1000 + run)))
+                single.append(run_timed([[str(SOHOA), "process", str(f), "--out",
+                                          str(work / f"single-{run}" / f.name)] for f in folders],
+                                        cold(1000 + run)))
         statuses = [json.loads(p.read_text())["status"]
                     for p in sorted((work / "out-0").glob("*/report.json"))]
     floor = statistics.median(raw)

@@ -30,7 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cputime import adopt_orphans, children_cpu_s  # a sibling module
+from cputime import adopt_orphans, reaped_cpu_s, run_timed  # a sibling module
 from PIL import Image
 
 from lab.synth.degrade import moderate
@@ -69,17 +69,6 @@ def make_dossier(folder: Path, pages: int) -> list[Path]:
     return clean
 
 
-def timed(cmd: list[str], env: dict[str, str], cpu: list[float] | None = None) -> float:
-    """Wall seconds of the command; its process tree's CPU seconds appended to ``cpu``."""
-    before = children_cpu_s()
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=1800)
-    wall = time.perf_counter() - start
-    if cpu is not None:
-        cpu.append(children_cpu_s() - before)
-    return wall
-
-
 def raw_tesseract(pages: list[Path], workers: int) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of raw Tesseract on the pages, one process per core."""
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
@@ -88,13 +77,11 @@ def raw_tesseract(pages: list[Path], workers: int) -> tuple[float, float]:
         subprocess.run(["tesseract", str(p), "-", "-l", "vie"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
 
-    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = reaped_cpu_s()  # each process is waited for: no adoption needed
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, pages))
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+    return time.perf_counter() - start, reaped_cpu_s() - cpu
 
 
 def main() -> None:
@@ -114,9 +101,9 @@ def main() -> None:
 
         def sohoa(run: int, folder: str = "dossier", cpu: list[float] | None = None) -> float:
             run_env = {**env, "PREFECT_LOCAL_STORAGE_PATH": str(work / f"results-{folder}{run}")}
-            return timed([str(SOHOA), "process", str(work / folder), "--procedure",
-                          "birth_registration", "--out", str(work / f"out-{folder}{run}")],
-                         run_env, cpu)
+            return run_timed([[str(SOHOA), "process", str(work / folder), "--procedure",
+                               "birth_registration", "--out", str(work / f"out-{folder}{run}")]],
+                             run_env, cpu=cpu)
 
         adopt_orphans()  # Tesseract's readers end after the command: their CPU counts too
         sohoa(-1)  # warm-up: creates the Prefect database and the dev certificate
@@ -129,9 +116,9 @@ def main() -> None:
             raw_cpu.append(cpu)
             ours.append(sohoa(run, cpu=ours_cpu))
             one_page.append(sohoa(run, "one"))
-            trivial.append(timed([sys.executable, "-c", TRIVIAL_FLOW],
-                                 {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                                  "PREFECT_LOGGING_LEVEL": "WARNING"}))
+            trivial.append(run_timed([[sys.executable, "-c", TRIVIAL_FLOW]],
+                                     {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                                      "PREFECT_LOGGING_LEVEL": "WARNING"}))
         report = json.loads((work / "out-dossier0" / "report.json").read_text())
         bundle_kb = (work / "out-dossier0" / "bundle.pdf").stat().st_size / 1024
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -1,11 +1,12 @@
 """CPU seconds of what a bench runs, the whole process tree included.
 
 Wall time on a shared 2-core machine spreads by a third between runs of the same
-code; the CPU a command's processes use spreads far less, and says where the
-time goes. Two ways to count it:
+code; within one run of a bench, the CPU a command's processes use spreads by a few
+per cent, and says where the time goes. Two ways to count it:
 
 - commands run to their end (``sohoa batch``, ``sohoa process``, raw Tesseract):
-  :func:`adopt_orphans` once, then :func:`children_cpu_s` before and after. A
+  :func:`adopt_orphans` once, then :func:`run_timed` (:func:`children_cpu_s`
+  before and after). A
   process a command leaves to end on its own (Tesseract's readers end when the
   command's pipe closes) is adopted by the bench instead of init, and reaped here,
   so its CPU counts too;
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+import subprocess
 import time
 from pathlib import Path
 
@@ -46,8 +48,27 @@ def children_cpu_s(settle_s: float = 5.0) -> float:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.02)
+    return reaped_cpu_s()
+
+
+def reaped_cpu_s() -> float:
+    """CPU seconds of every descendant reaped so far (waited for by its parent)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def run_timed(cmds: list[list[str]], env: dict[str, str], *, timeout_s: float = 3600,
+              cpu: list[float] | None = None) -> float:
+    """Wall seconds of the commands run in turn; their process trees' CPU seconds
+    appended to ``cpu``."""
+    before = children_cpu_s()
+    start = time.perf_counter()
+    for cmd in cmds:
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=timeout_s)
+    wall = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(children_cpu_s() - before)
+    return wall
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
