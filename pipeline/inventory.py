@@ -9,14 +9,13 @@ tasks then read from the work area, or from storage on another machine.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from pipeline.errors import SohoaError, StorageError
-from pipeline.fileio import nfc
+from pipeline.fileio import nfc, write_atomic
 from pipeline.imaging.ingest import count_pages, sniff_format
 from pipeline.outcome import PageOutcome
 from pipeline.storage.base import Storage, sha256_bytes
@@ -73,20 +72,20 @@ def cached_object(work_dir: Path, sha256: str) -> Path:
 
 
 def keep_object(work_dir: Path, sha256: str, data: bytes) -> None:
+    """Keep a file in the work area, written whole under a temporary name of its own
+    (two dossiers of one process may keep the same file at the same moment)."""
     path = cached_object(work_dir, sha256)
-    if path.is_file():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{sha256}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    if not path.is_file():
+        write_atomic(path, data)
 
 
 def read_job(storage: Storage, job: PageJob, work_dir: Path) -> bytes:
-    """A page's file: from this machine's work area if there, else from storage."""
-    path = cached_object(work_dir, job.sha256)
-    if path.is_file():
-        return path.read_bytes()
+    """A page's file: from this machine's work area if there, else from storage
+    (another dossier with the same file may have just forgotten it)."""
+    try:
+        return cached_object(work_dir, job.sha256).read_bytes()
+    except FileNotFoundError:
+        pass
     data = storage.get(job.bucket, job.key)
     if sha256_bytes(data) != job.sha256:
         raise StorageError(f"{job.bucket}/{job.key} changed while its dossier was processed",
