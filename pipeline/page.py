@@ -86,12 +86,12 @@ def process_page(raw: RawPage, *, config: PageConfig) -> ProcessedPage:
         )
     cleaned, ocr = _read_upright(cleaned, config=config)
     image = encode_page_image(
-        cleaned.archive, dpi=cleaned.dpi, target_bytes=config.image_target_bytes
+        cleaned.archive, dpi=cleaned.archive_dpi, target_bytes=config.image_target_bytes
     )
     return ProcessedPage(
         rotation=cleaned.rotation, skew=cleaned.skew, blank=False, dpi=cleaned.dpi,
         quality_flags=flags, ocr=ocr, image=image,
-        layout=layout_features(cleaned.archive, cleaned.dpi),
+        layout=layout_features(cleaned.archive, cleaned.archive_dpi),
     )
 
 

@@ -221,7 +221,9 @@ def test_clean_page_turns_the_page_upright(turn: int) -> None:
     cleaned = clean(degrade(page, turn=turn, skew=-2.0, noise=6))
     assert cleaned.rotation == turn
     assert cleaned.orientation_confidence > 0.8
-    assert cleaned.archive.shape[:2] == page.shape  # portrait again
+    assert cleaned.ocr.shape[:2] == page.shape  # portrait again
+    assert cleaned.archive_dpi == 200.0  # the archive copy: reduced to 200 dpi
+    assert cleaned.archive.shape[:2] == tuple(round(n * 2 / 3) for n in page.shape)
     assert abs(cleaned.skew - -2.0) <= 0.5
     # the title block is at the top again
     top, bottom = cleaned.ocr[: page.shape[0] // 2], cleaned.ocr[page.shape[0] // 2 :]
@@ -236,7 +238,7 @@ def test_skew_is_found_and_removed(angle: float) -> None:
     assert abs(cleaned.skew - angle) <= 0.5
     assert cleaned.rotation == 0
     # after deskewing, a second pass finds (almost) no skew left
-    again = clean(cleaned.archive)
+    again = clean(cleaned.archive, dpi=cleaned.archive_dpi)
     assert abs(again.skew) <= 0.3
 
 
@@ -252,7 +254,7 @@ def test_dark_scanner_border_is_removed() -> None:
     page, _ = render()
     scan = degrade(page, border=150, skew=4.0)
     cleaned = clean(scan)
-    h, w = cleaned.archive.shape[:2]
+    h, w = cleaned.ocr.shape[:2]
     assert h <= page.shape[0] + 10 and w <= page.shape[1] + 10
     assert h >= page.shape[0] - 300 and w >= page.shape[1] - 300  # the paper is kept
     strips = [cleaned.archive[:15], cleaned.archive[-15:], cleaned.archive[:, :15],
@@ -293,13 +295,24 @@ def test_salt_and_pepper_noise_is_removed_for_ocr() -> None:
     assert denoise(page) is page  # clean pages are left alone
 
 
-def test_ocr_image_is_binary_with_archive_geometry() -> None:
+def test_ocr_image_is_binary_and_the_archive_the_same_page_at_200_dpi() -> None:
     page, _ = render()
-    cleaned = clean(degrade(page, skew=2.0, light=0.3))
-    assert cleaned.ocr.dtype == np.uint8 and cleaned.ocr.shape == cleaned.archive.shape[:2]
+    cleaned = clean(degrade(page, skew=2.0, light=0.3, border=60))
+    assert cleaned.ocr.dtype == np.uint8 and cleaned.ocr_dpi == 300.0
+    scale = cleaned.archive_dpi / cleaned.dpi
+    assert scale == pytest.approx(2 / 3, abs=0.001)
+    for full, reduced in zip(cleaned.ocr.shape, cleaned.archive.shape[:2], strict=True):
+        assert abs(full * scale - reduced) <= 2  # the same crop of the same page
     assert set(np.unique(cleaned.ocr)) <= {0, 255}
     assert 0.01 < float((cleaned.ocr == 0).mean()) < 0.2
     assert set(np.unique(binarize(page))) <= {0, 255}
+
+
+def test_a_coarse_scan_keeps_its_resolution_in_the_archive() -> None:
+    page, _ = render(dpi=150)
+    cleaned = clean(degrade(page, skew=2.0), dpi=150)
+    assert cleaned.archive_dpi == 150.0  # never enlarged to 200 dpi
+    assert cleaned.archive.shape[:2] == page.shape
 
 
 def test_colour_is_kept_in_the_archive_image() -> None:
@@ -311,7 +324,9 @@ def test_colour_is_kept_in_the_archive_image() -> None:
     cv2.circle(rgb, center, 150, (200, 20, 30), 8)
     cleaned = clean(rgb)
     assert cleaned.archive.ndim == 3 and cleaned.rotation == 0
-    ring = cleaned.archive[center[1] - 220 - 3 : center[1] - 220 + 4, center[0] - 5 : center[0] + 5]
+    f = cleaned.archive_dpi / cleaned.dpi  # the archive copy is reduced to 200 dpi
+    x, y = round(center[0] * f), round((center[1] - 220) * f)
+    ring = cleaned.archive[y - 2 : y + 3, x - 3 : x + 4]
     assert float(ring[..., 0].mean()) > 150 and float(ring[..., 1].mean()) < 90
     paper = cleaned.archive[-200:-100, 100:200].reshape(-1, 3).mean(axis=0)
     assert paper.min() > 240  # colour cast of the paper evened out

@@ -18,6 +18,9 @@ class CleanConfig(BaseModel):
     """Skews smaller than this (degrees) are reported but not corrected."""
     estimate_dpi: float = Field(default=100.0, ge=50.0, le=300.0)
     """Resolution of the small copy used for orientation, skew, border, blank and lighting."""
+    archive_dpi: float = Field(default=200.0, ge=100.0, le=1200.0)
+    """Resolution of the archive image (the bundle's): a page scanned finer is reduced
+    to it before its colour copy is cleaned; OCR reads the full resolution in grey."""
     border_dark: float = Field(default=0.45, gt=0.0, lt=1.0)
     """A scanner border is darker than this fraction of the paper brightness."""
     border_min_span: float = Field(default=0.1, gt=0.0, le=1.0)
