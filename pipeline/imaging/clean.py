@@ -457,8 +457,9 @@ def clean_page(raw: RawPage, *, config: CleanConfig | None = None) -> CleanedPag
         keep, gray = _divide(keep, paper), _divide(gray, _gray(paper))
     scale = 1.0 if blank else ocr_scale(gray, config=config)
     if pristine:  # already clean: read as it came (Tesseract's own grey and threshold)
-        ocr = _enlarge(_cut(_turned(image, geo, fill, cv2.INTER_LINEAR, config), box, frame),
-                       scale)
+        came = gray if image.ndim == 2 else _cut(  # a grey page came as ``gray`` is
+            _turned(image, geo, fill, cv2.INTER_LINEAR, config), box, frame)
+        ocr = _enlarge(came, scale)
     elif scale > 1.0:
         # small text whose strokes are a pixel or two wide: no filter, no threshold
         # of ours; Tesseract thresholds the enlarged page
