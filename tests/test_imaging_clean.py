@@ -308,6 +308,20 @@ def test_ocr_image_is_binary_and_the_archive_the_same_page_at_200_dpi() -> None:
     assert set(np.unique(binarize(page))) <= {0, 255}
 
 
+@pytest.mark.parametrize("dpi", [300, 600])
+def test_the_archive_copy_is_a_faithful_reduction(dpi: int) -> None:
+    page, _ = render(dpi=dpi)  # clean: the archive copy is the page, only reduced
+    cleaned = clean(page, dpi=dpi)
+    assert cleaned.pristine and cleaned.archive.shape[:2] == tuple(
+        round(n * 200 / dpi) for n in page.shape)
+    size = cleaned.archive.shape[1::-1]
+    by_area = cv2.resize(page, size, interpolation=cv2.INTER_AREA)
+    # bilinear from 300 dpi, by area from 600: either within 40 dB of averaging by area
+    # (taking every other pixel, say, gives about 20 dB on text)
+    assert cv2.PSNR(cleaned.archive, by_area) > 40
+    assert cv2.PSNR(cv2.resize(page, size, interpolation=cv2.INTER_NEAREST), by_area) < 30
+
+
 def test_a_coarse_scan_keeps_its_resolution_in_the_archive() -> None:
     page, _ = render(dpi=150)
     cleaned = clean(degrade(page, skew=2.0), dpi=150)

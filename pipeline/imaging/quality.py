@@ -34,14 +34,16 @@ class Quality:
     flags: tuple[str, ...] = ()
 
 
-def downscale(image: np.ndarray, dpi: float, target_dpi: float) -> tuple[np.ndarray, float]:
-    """Area-downscale to about ``target_dpi``; returns (image, scale). Never upscales."""
+def downscale(image: np.ndarray, dpi: float, target_dpi: float, *,
+              interpolation: int = cv2.INTER_AREA) -> tuple[np.ndarray, float]:
+    """Downscale to about ``target_dpi`` (by area unless told); returns (image, scale).
+    Never upscales."""
     scale = min(1.0, target_dpi / max(dpi, 1.0))
     if scale >= 0.999:
         return image, 1.0
     h, w = image.shape[:2]
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+    return cv2.resize(image, size, interpolation=interpolation), scale
 
 
 def _ink_mask(gray_small: np.ndarray, dpi: float) -> np.ndarray:
