@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from pipeline.imaging.quality import downscale
+
 _WORK_DPI = 50.0  # ink, red and ruled lines are measured here
 _BLOB_DPI = 20.0  # at this resolution text fades to light grey, photos stay dark
 
@@ -33,8 +35,12 @@ class LayoutFeatures:
 
 
 def _resize(img: np.ndarray, dpi: float, target: float) -> np.ndarray:
-    scale = min(1.0, target / max(dpi, 1.0))
+    """``img`` by area at about ``target`` dpi, at least 8 pixels a side."""
+    small = downscale(img, dpi, target)[0]
+    if min(small.shape[:2]) >= 8:
+        return small
     h, w = img.shape[:2]
+    scale = min(1.0, target / max(dpi, 1.0))
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
 

