@@ -266,7 +266,7 @@ def test_a_supervisor_answers_in_the_prefect_ui(system: Reviewed, tmp_path: Path
     """Open the suspended run, read the questions, split the document in the form, submit.
 
     ``SOHOA_SCREENSHOTS=DIR`` keeps the two screenshots (docs/review-*.png come from it)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     assert CHROMIUM.exists(), "chromium is missing: run scripts/setup.sh"
     shots = Path(os.environ.get("SOHOA_SCREENSHOTS") or tmp_path)
@@ -282,7 +282,10 @@ def test_a_supervisor_answers_in_the_prefect_ui(system: Reviewed, tmp_path: Path
         page.get_by_role("button", name="Resume").click()
         form = page.locator(".p-modal__card")
         form.wait_for()
-        assert "Document 0" in form.inner_text() and "candidates:" in form.inner_text()
+        # the questions come with the run's input form, a moment after the dialog opens
+        # (read at once, the dialog once held only its title and "Reviewer")
+        expect(form).to_contain_text("Document 0")
+        expect(form).to_contain_text("candidates:")
         form.locator("textarea").first.fill("Lê Văn C")
         form.get_by_role("button", name="Add item").first.click()  # a second answer: a split
         form.locator("input[type=number]").nth(1).fill("0")
