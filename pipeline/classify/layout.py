@@ -39,9 +39,7 @@ def _resize(img: np.ndarray, dpi: float, target: float) -> np.ndarray:
     small = downscale(img, dpi, target)[0]
     if min(small.shape[:2]) >= 8:
         return small
-    h, w = img.shape[:2]
-    scale = min(1.0, target / max(dpi, 1.0))
-    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    size = (max(8, small.shape[1]), max(8, small.shape[0]))
     return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
 
 
