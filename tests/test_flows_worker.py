@@ -1,4 +1,5 @@
-"""``sohoa worker``'s own bookkeeping: one execution of a flow run at a time here.
+"""``sohoa worker``'s own bookkeeping: one execution of a flow run at a time here; a
+slot freed by a run that ended is taken at once.
 
 A run resumed right after it suspended is handed out again while its first
 execution is still ending in the worker's process. Prefect keeps a run's
@@ -10,16 +11,25 @@ load). The stack tests run the real worker; here the executions are stand-ins
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from uuid import uuid4
 
 import anyio
+import prefect.flow_engine
 import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.deployments.runner import EntrypointType
+from prefect.settings import PREFECT_API_URL, PREFECT_WORKER_QUERY_SECONDS, temporary_settings
 
 from flows import worker as worker_module
+from flows.deployments import ensure_work_pool
+from flows.embedded_api import EmbeddedApi
 from flows.worker import InProcessJobConfiguration, InProcessWorker
 
 
@@ -88,3 +98,69 @@ def test_different_runs_do_not_wait_for_each_other(monkeypatch: pytest.MonkeyPat
     anyio.run(main)
     second = [entry for entry in log if entry[0] == "start"][1]
     assert second[3] == frozenset({0})  # started while the first was still running
+
+
+@flow(name="worker-probe")
+def probe(seconds: float) -> float:
+    """A run of the probe pool: it waits ``seconds``."""
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_slot_freed_by_a_run_that_ended_is_taken_at_once(tmp_path: Path) -> None:
+    """A real API server, a worker of one run at a time that polls every 60 s: the
+    second run starts when the first ends, not at the next poll."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    api = EmbeddedApi({**env, "PREFECT_HOME": str(tmp_path / "prefect")})
+    try:
+        api.wait_ready()
+        with temporary_settings(updates={PREFECT_API_URL: api.url,
+                                         PREFECT_WORKER_QUERY_SECONDS: 60}):
+            ensure_work_pool("probe-pool")
+            deployment: Any = probe.to_deployment(
+                name="probe", work_pool_name="probe-pool",
+                entrypoint_type=EntrypointType.MODULE_PATH)
+            deployment_id = deployment.apply(work_pool_name="probe-pool")
+            with get_client(sync_client=True) as client:
+                runs = [client.create_flow_run_from_deployment(
+                    deployment_id, parameters={"seconds": 0.5}) for _ in range(2)]
+            worker = InProcessWorker(work_pool_name="probe-pool", limit=1)
+            ended = anyio.run(serve_until_final, worker, [r.id for r in runs])
+    finally:
+        api.stop()
+    first, second = sorted(ended, key=lambda r: r.start_time)
+    assert [r.state.type.value for r in ended] == ["COMPLETED", "COMPLETED"]
+    assert second.start_time >= first.end_time  # one at a time
+    assert (second.start_time - first.end_time).total_seconds() < 10  # not 60
+
+
+async def serve_until_final(worker: InProcessWorker, run_ids: list[Any]) -> list[Any]:
+    """Run the worker until every run is final (at most 40 s); the runs as they ended."""
+    with anyio.fail_after(40):
+        async with anyio.create_task_group() as group:
+            group.start_soon(worker.start)
+            async with get_client() as client:
+                while True:
+                    runs = [await client.read_flow_run(i) for i in run_ids]
+                    if all(r.state is not None and r.state.is_final() for r in runs):
+                        group.cancel_scope.cancel()
+                        return runs
+                    await anyio.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+def test_a_run_ending_does_not_wait_for_its_heartbeat_thread() -> None:
+    """Prefect's heartbeat thread sleeps a second at a time; a run of the worker's
+    process returns without waiting for it to notice the end (Prefect's own
+    ``_send_heartbeats``, here with a run that sends nothing)."""
+    InProcessWorker(work_pool_name="sohoa")
+    sent: list[float] = []
+    engine = SimpleNamespace(
+        heartbeat_seconds=30, flow_run=None, logger=SimpleNamespace(debug=lambda *a, **k: None),
+        _build_heartbeat_event_template=lambda: (None, None),
+        _emit_flow_run_heartbeat=lambda resource, related: sent.append(time.monotonic()))
+    with prefect.flow_engine._send_heartbeats(engine):  # type: ignore[arg-type]
+        time.sleep(0.1)  # the thread has sent its first heartbeat and sleeps
+        leaving = time.monotonic()
+    assert len(sent) == 1
+    assert time.monotonic() - leaving < 0.5  # Prefect's own waits up to 1 s (here ~0.9 s)
