@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from prefect import flow
+from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.embedded_api import EmbeddedApi
@@ -40,7 +41,8 @@ def api(tmp_path: Path) -> Iterator[EmbeddedApi]:
     try:
         server.wait_ready()
         yield server
-    finally:
+    finally:  # the runs' events sent before the server stops, not retried at exit
+        EventsWorker.drain_all(timeout=10)
         server.stop()
 
 
