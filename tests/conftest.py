@@ -19,5 +19,30 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED", "true")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "true")
 
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from flows.embedded_api import EmbeddedApi  # noqa: E402
 from tests.pki import pki  # noqa: E402, F401
 from tests.s3server import s3_server  # noqa: E402, F401
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[EmbeddedApi]:
+    """The CLI's embedded API server, ready, with a database of its own; the runs' events
+    and logs are sent before it stops (left queued, they were retried against the stopped
+    server for minutes at the end of the session)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    server = EmbeddedApi({**env, "PREFECT_HOME": str(tmp_path / "prefect")})
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        EventsWorker.drain_all(timeout=10)
+        APILogWorker.drain_all(timeout=10)
+        server.stop()

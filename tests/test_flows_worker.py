@@ -11,10 +11,8 @@ load). The stack tests run the real worker; here the executions are stand-ins
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from uuid import uuid4
@@ -25,8 +23,6 @@ import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.deployments.runner import EntrypointType
-from prefect.events.worker import EventsWorker
-from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, PREFECT_WORKER_QUERY_SECONDS, temporary_settings
 
 from flows import worker as worker_module
@@ -109,10 +105,10 @@ def probe(seconds: float) -> float:
     return seconds
 
 
-def test_a_slot_freed_by_a_run_that_ended_is_taken_at_once(tmp_path: Path) -> None:
+def test_a_slot_freed_by_a_run_that_ended_is_taken_at_once(api: EmbeddedApi) -> None:
     """A real API server, a worker of two runs at a time that polls every 60 s, five
     runs: each waiting run starts when one ends, not at the next poll."""
-    ended = runs_on_a_worker(tmp_path, [0.5] * 5, limit=2)
+    ended = runs_on_a_worker(api, [0.5] * 5, limit=2)
     assert [r.state.type.value for r in ended] == ["COMPLETED"] * 5
     for run in ended:  # never more than two at once
         assert sum(o.start_time < run.start_time < o.end_time for o in ended) <= 1
@@ -121,7 +117,7 @@ def test_a_slot_freed_by_a_run_that_ended_is_taken_at_once(tmp_path: Path) -> No
 
 
 def test_a_slot_freed_while_the_worker_polls_is_taken_by_a_poll_after(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        api: EmbeddedApi, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fault injected: each poll ends 1.5 s after it has handed out its runs. The
     second run ends while the poll for the first's slot is still under way, and its
     slot is not left for the next timed poll."""
@@ -133,37 +129,27 @@ def test_a_slot_freed_while_the_worker_polls_is_taken_by_a_poll_after(
         return taken
 
     monkeypatch.setattr(InProcessWorker, "get_and_submit_flow_runs", slow_poll)
-    ended = runs_on_a_worker(tmp_path, [0.5, 1.0, 0.5, 0.5], limit=2)
+    ended = runs_on_a_worker(api, [0.5, 1.0, 0.5, 0.5], limit=2)
     assert [r.state.type.value for r in ended] == ["COMPLETED"] * 4
     first_end = min(r.end_time for r in ended)
     assert (max(r.end_time for r in ended) - first_end).total_seconds() < 20  # not 60
 
 
-def runs_on_a_worker(tmp_path: Path, seconds: list[float], *, limit: int) -> list[Any]:
+def runs_on_a_worker(api: EmbeddedApi, seconds: list[float], *, limit: int) -> list[Any]:
     """Probe runs of ``seconds`` each, created before a worker of ``limit`` runs at once
-    (polling every 60 s) starts on a real API server; the runs as they ended."""
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    api = EmbeddedApi({**env, "PREFECT_HOME": str(tmp_path / "prefect")})
-    try:
-        api.wait_ready()
-        with temporary_settings(updates={PREFECT_API_URL: api.url,
-                                         PREFECT_WORKER_QUERY_SECONDS: 60}):
-            ensure_work_pool("probe-pool")
-            deployment: Any = probe.to_deployment(
-                name="probe", work_pool_name="probe-pool",
-                entrypoint_type=EntrypointType.MODULE_PATH)
-            deployment_id = deployment.apply(work_pool_name="probe-pool")
-            with get_client(sync_client=True) as client:
-                runs = [client.create_flow_run_from_deployment(
-                    deployment_id, parameters={"seconds": s}) for s in seconds]
-            worker = InProcessWorker(work_pool_name="probe-pool", limit=limit)
-            try:
-                return anyio.run(serve_until_final, worker, [r.id for r in runs])
-            finally:  # the runs' events and logs sent before their server stops
-                EventsWorker.drain_all(timeout=10)
-                APILogWorker.drain_all(timeout=10)
-    finally:
-        api.stop()
+    (polling every 60 s) starts on the real API server ``api``; the runs as they ended."""
+    with temporary_settings(updates={PREFECT_API_URL: api.url,
+                                     PREFECT_WORKER_QUERY_SECONDS: 60}):
+        ensure_work_pool("probe-pool")
+        deployment: Any = probe.to_deployment(
+            name="probe", work_pool_name="probe-pool",
+            entrypoint_type=EntrypointType.MODULE_PATH)
+        deployment_id = deployment.apply(work_pool_name="probe-pool")
+        with get_client(sync_client=True) as client:
+            runs = [client.create_flow_run_from_deployment(
+                deployment_id, parameters={"seconds": s}) for s in seconds]
+        worker = InProcessWorker(work_pool_name="probe-pool", limit=limit)
+        return anyio.run(serve_until_final, worker, [r.id for r in runs])
 
 
 async def serve_until_final(worker: InProcessWorker, run_ids: list[Any]) -> list[Any]:

@@ -14,36 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import os
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from prefect import flow
-from prefect.events.worker import EventsWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.embedded_api import EmbeddedApi
 
 RUNS = 10
 FLOWS_AT_ONCE = 4
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[EmbeddedApi]:
-    """The CLI's embedded API server, ready, with a database of its own."""
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    server = EmbeddedApi({**env, "PREFECT_HOME": str(tmp_path / "prefect")})
-    try:
-        server.wait_ready()
-        yield server
-    finally:  # the runs' events sent before the server stops, not retried at exit
-        EventsWorker.drain_all(timeout=10)
-        server.stop()
 
 
 async def begin_and_end_runs(url: str) -> Counter[int]:
