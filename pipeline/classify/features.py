@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from models.schemas import Catalog
+from pipeline.classify.hashing import char_wb_ngrams, hashed_counts, word_ngrams
 from pipeline.classify.interfaces import PageText
 from pipeline.classify.layout import LayoutFeatures
 from pipeline.classify.text import fold
@@ -39,6 +39,7 @@ _AGENCY = re.compile(
 )  # an agency header line opens with the agency's name; "Kính gửi: Ủy ban nhân dân
 # phường ..." (the addressee) and a sentence naming one are no header
 _MRZ = re.compile(r"(p<vnm|idvnm|<<<)", re.IGNORECASE)
+_WORD = re.compile(r"(?u)\b[a-z]{2,}\b")  # folded words of two letters or more
 N_LAYOUT = 16  # scalar layout/text-shape numbers, see ``_shape``
 
 
@@ -162,26 +163,22 @@ class FeatureSpace:
             2 * 2**self.text_bits + 2**self.title_bits + words + 2 * self.n_types + N_LAYOUT + 4
         )
 
-    def _vectorizers(self) -> tuple[HashingVectorizer, ...]:
-        kw = {"analyzer": "char_wb", "alternate_sign": False, "norm": "l2", "lowercase": False}
-        out = [
-            HashingVectorizer(ngram_range=(2, 4), n_features=2**self.text_bits, **kw),
-            HashingVectorizer(ngram_range=(3, 5), n_features=2**self.text_bits, **kw),
-            HashingVectorizer(ngram_range=(2, 5), n_features=2**self.title_bits, **kw),
+    def _blocks(self, feats: Sequence[PageFeatures]) -> list[sp.csr_matrix]:
+        """The hashed n-gram blocks (scikit-learn's ``HashingVectorizer`` with
+        ``analyzer="char_wb"`` and ``"word"``, unit length: :mod:`.hashing`)."""
+        text_cols, title_cols = 2**self.text_bits, 2**self.title_bits
+        blocks = [
+            hashed_counts([f.text_nfc for f in feats],
+                          lambda t: char_wb_ngrams(t, (2, 4)), text_cols),
+            hashed_counts([f.text_folded for f in feats],
+                          lambda t: char_wb_ngrams(t, (3, 5)), text_cols),
+            hashed_counts([f.title_zone for f in feats],
+                          lambda t: char_wb_ngrams(t, (2, 5)), title_cols) * 1.5,
         ]
         if self.word_bits:
-            out.append(
-                HashingVectorizer(
-                    analyzer="word",
-                    ngram_range=(1, 2),
-                    n_features=2**self.word_bits,
-                    alternate_sign=False,
-                    norm="l2",
-                    lowercase=False,
-                    token_pattern=r"(?u)\b[a-z]{2,}\b",
-                )
-            )
-        return tuple(out)
+            blocks.append(hashed_counts([f.text_folded for f in feats],
+                                        lambda t: word_ngrams(t, (1, 2), _WORD), 2**self.word_bits))
+        return blocks
 
     def dense(self, feats: Sequence[PageFeatures]) -> np.ndarray:
         rows = []
@@ -197,12 +194,5 @@ class FeatureSpace:
         return np.asarray(rows, dtype=np.float64).reshape(len(feats), -1)
 
     def matrix(self, feats: Sequence[PageFeatures], *, dense_weight: float = 1.0) -> sp.csr_matrix:
-        v_nfc, v_fold, v_title, *v_words = self._vectorizers()
-        blocks = [
-            v_nfc.transform([f.text_nfc for f in feats]),
-            v_fold.transform([f.text_folded for f in feats]),
-            v_title.transform([f.title_zone for f in feats]) * 1.5,
-            *(v.transform([f.text_folded for f in feats]) for v in v_words),
-            sp.csr_matrix(self.dense(feats) * dense_weight),
-        ]
+        blocks = [*self._blocks(feats), sp.csr_matrix(self.dense(feats) * dense_weight)]
         return sp.hstack(blocks, format="csr")
