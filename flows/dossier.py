@@ -62,6 +62,7 @@ from pipeline.inventory import PageJob, forget_objects
 from pipeline.ocr import warm_up
 from pipeline.outcome import PageOutcome
 from pipeline.page import PageConfig, stage_fingerprint
+from pipeline.pdf.font import glyphless_font_program
 from pipeline.report import build_report
 from pipeline.review import apply_review
 from pipeline.sign.archival import Archival
@@ -203,6 +204,16 @@ def load_ahead(settings: Settings, *, pages: int) -> None:
     build_signer(settings)
     page_classifier()
     warm_up(min(pages, settings.workers), config=config.ocr)
+    import_late_parts()
+
+
+def import_late_parts() -> None:
+    """What a first run would otherwise load on its way, after the API answered:
+    FastAPI's encoder (Prefect serialises a run's parameters with it; ~0.15 s to
+    import) and the text layer's font (~0.06 s, fontTools' builder)."""
+    import fastapi.encoders  # noqa: F401
+
+    glyphless_font_program()
 
 
 def page_classifier() -> PageClassifier:
