@@ -204,10 +204,10 @@ def load_ahead(settings: Settings, *, pages: int) -> None:
     build_signer(settings)
     page_classifier()
     warm_up(min(pages, settings.workers), config=config.ocr)
-    import_late_parts()
+    _import_late_parts()
 
 
-def import_late_parts() -> None:
+def _import_late_parts() -> None:
     """What a first run would otherwise load on its way, after the API answered:
     FastAPI's encoder (Prefect serialises a run's parameters with it; ~0.15 s to
     import) and the text layer's font (~0.06 s, fontTools' builder)."""
